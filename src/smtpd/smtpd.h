@@ -1,0 +1,125 @@
+/*
+ * smtpd.h -- inbound SMTP (injection) server on libevent.
+ *
+ * ESMTP with PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, DSN,
+ * STARTTLS, AUTH PLAIN/LOGIN (only after STARTTLS). Strict CRLF: a bare CR
+ * or LF anywhere in a command or in DATA is rejected, so no malformed
+ * end-of-data sequence is ever taken as the end (SMTP smuggling).
+ * Relaying is allowed only when the client's policy says
+ * always_allow_relaying or the session authenticated; otherwise RCPT gets
+ * 550 5.7.1.
+ * The server knows nothing of spools or config files: the owner supplies a
+ * policy per connection and takes finished messages through submit(),
+ * answering later with smtpd_submit_done() (group commit is asynchronous).
+ * Callbacks run on the loop thread.
+ */
+#ifndef SLUICE_SMTPD_H
+#define SLUICE_SMTPD_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct event_base;
+struct smtpd;
+struct smtpd_submit;
+typedef struct ssl_ctx_st SSL_CTX;
+
+struct smtpd_listener {
+	const char	*addr;		/* "127.0.0.1", "::1", "0.0.0.0" */
+	uint16_t	 port;		/* 0 = any free port */
+	const char	*source;	/* named <source> (source=NAME) or NULL */
+};
+
+/* Per-connection policy, from the matching <source> (see conf). */
+struct smtpd_policy {
+	int		 smtp_service;		/* 0: 554 5.7.1 at greeting */
+	int		 always_allow_relaying;
+	int		 require_auth;		/* MAIL needs AUTH first */
+	int		 allow_starttls;
+	int		 process_x_virtual_mta;	/* read + strip X-Virtual-MTA */
+	int		 process_x_job;		/* read + strip X-Job */
+	int		 add_received_header;
+	int		 hide_message_source;
+	int		 add_message_id_header;
+	int		 add_date_header;
+	size_t		 max_message_size;	/* 0 = unlimited */
+	size_t		 max_rcpt_per_message;	/* 0 = 1000 */
+	const char	*default_vmta;		/* NULL = none */
+	const char	*jobid_header;		/* NULL = "X-Job" */
+};
+
+struct smtpd_params {
+	const char	*hostname;		/* greeting / Received */
+	size_t		 max_line;		/* command line incl CRLF; 0 = 512 */
+	size_t		 max_data_line;		/* 0 = 1000 (RFC 5321 limit + slack) */
+	int		 cmd_timeout;		/* seconds; 0 = 300 */
+	int		 data_timeout;		/* seconds; 0 = 300 */
+	int		 max_connections;	/* 0 = 100 (total-max-smtp-in) */
+	int		 max_errors;		/* bad commands before 421; 0 = 10 */
+	SSL_CTX		*ssl_ctx;		/* server ctx; NULL = no STARTTLS */
+};
+
+struct smtpd_rcpt {
+	const char	*addr;
+	const char	*orcpt;
+	uint8_t		 notify;		/* SPOOL_NOTIFY_* bits */
+};
+
+struct smtpd_msg {
+	time_t			 received;
+	const char		*helo;
+	const char		*peer_ip;
+	const char		*local_ip;
+	uint16_t		 local_port;
+	const char		*auth_user;	/* NULL if not authenticated */
+	const char		*mail_from;	/* "" = null sender */
+	const char		*envid;
+	int			 ret_full;
+	size_t			 nrcpt;
+	const struct smtpd_rcpt	*rcpts;
+	const char		*vmta;		/* X-Virtual-MTA or default */
+	const char		*job_id;	/* X-Job value or NULL */
+	const char		*data;		/* final bytes: CRLF, unstuffed,
+						 * X- headers stripped, Received
+						 * and other added headers in */
+	size_t			 datalen;
+};
+
+struct smtpd_cbs {
+	/* Fill the policy for a new connection. */
+	void	(*policy)(const struct sockaddr *peer,
+		    const struct smtpd_listener *l, struct smtpd_policy *out,
+		    void *arg);
+	/* AUTH: 1 if user/password are valid. */
+	int	(*auth)(const char *user, const char *pass, void *arg);
+	/* A message is complete; answer with smtpd_submit_done(). */
+	void	(*submit)(const struct smtpd_msg *m, struct smtpd_submit *t,
+		    void *arg);
+};
+
+struct smtpd *smtpd_new(struct event_base *base, const struct smtpd_params *p,
+    const struct smtpd_cbs *cbs, void *arg);
+
+/* Add a listener; returns its index, -1 with err set. */
+int smtpd_listen(struct smtpd *s, const struct smtpd_listener *l, char *err,
+    size_t errlen);
+/* Actual bound port of listener idx (useful with port 0). */
+uint16_t smtpd_listener_port(struct smtpd *s, int idx);
+
+/*
+ * Answer a submitted message, exactly once per submit(), now or later.
+ * code/reply: e.g. 250 "2.0.0 OK queued as 1A2B" or 452 "4.3.1 Insufficient
+ * system storage". Safe if the client has gone away meanwhile.
+ */
+void smtpd_submit_done(struct smtpd_submit *t, int code, const char *reply);
+
+/* Stop accepting new connections (shutdown/drain). */
+void smtpd_stop_listening(struct smtpd *s);
+int smtpd_session_count(struct smtpd *s);
+/* Close everything. Pending submits must have been answered. */
+void smtpd_free(struct smtpd *s);
+
+#endif
