@@ -1,0 +1,398 @@
+/*
+ * sched.c -- scheduler core: messages and recipients, the timer heap,
+ * outcomes, expiry (bounce-after) and the pump that fires due timers and
+ * opens connections for kicked queues.
+ *
+ * Invariants: see sched.h. A message object lives while it has a live
+ * recipient or an in-flight batch (refs); it is freed right after the
+ * outcome hook that made its last recipient final.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "sched/sched_int.h"
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+struct sched *
+sched_new(const struct sched_params *p, const struct sched_hooks *h,
+    void *arg)
+{
+	struct sched *s = xcalloc(1, sizeof(*s));
+
+	if (h->conn_open == NULL || h->outcome == NULL)
+		fatalx("%s: conn_open and outcome hooks are required",
+		    __func__);
+	s->h = *h;
+	s->arg = arg;
+	if (p)
+		s->p = *p;
+	sched_heap_init(&s->heap);
+	return s;
+}
+
+void
+sched_set_params(struct sched *s, const struct sched_params *p)
+{
+	s->p = *p;
+	for (size_t i = 0; i < s->nqueues; i++)
+		sched_queue_kick(s->queues[i]);
+}
+
+static void
+msg_free(struct sched_msg *m)
+{
+	struct sched_qmsg *qm, *next;
+
+	for (qm = m->qmsgs; qm; qm = next) {
+		next = qm->msg_next;
+		free(qm);
+	}
+	for (uint32_t i = 0; i < m->nrcpt; i++) {
+		free(m->rcpts[i].addr);
+		free(m->rcpts[i].orcpt);
+	}
+	free(m->rcpts);
+	free(m->orig);
+	free(m->envid);
+	free(m->vmta);
+	free(m->pool);
+	free(m->job_id);
+	free(m->src_type);
+	free(m->src_mta);
+	free(m->rcv_ip);
+	free(m->auth_user);
+	free(m);
+}
+
+void
+sched_free(struct sched *s)
+{
+	struct sched_msg *m, *next;
+
+	if (s == NULL)
+		return;
+	sched_heap_fini(&s->heap);
+	sched_queues_free(s);
+	for (m = s->msgs; m; m = next) {
+		next = m->snext;
+		msg_free(m);
+	}
+	free(s);
+}
+
+void
+sched_wakeup(struct sched *s)
+{
+	if (!s->in_pump && s->h.wakeup)
+		s->h.wakeup(s->arg);
+}
+
+void
+sched_msg_maybe_free(struct sched *s, struct sched_msg *m)
+{
+	if (m->live > 0 || m->refs > 0)
+		return;
+	if (m->sprev)
+		m->sprev->snext = m->snext;
+	else
+		s->msgs = m->snext;
+	if (m->snext)
+		m->snext->sprev = m->sprev;
+	s->st.queue_msg--;
+	msg_free(m);
+}
+
+/*
+ * Deliver n events of one message to the owner. Final kinds make the
+ * recipient DONE (before the hook, so it sees the final state); the message
+ * may be freed afterwards, so callers must not touch it after this.
+ */
+void
+sched_emit(struct sched *s, struct sched_event *ev, size_t n)
+{
+	struct sched_msg *m;
+
+	if (n == 0)
+		return;
+	m = ev[0].rcpt->msg;
+	for (size_t i = 0; i < n; i++) {
+		struct sched_rcpt *r = ev[i].rcpt;
+		if (ev[i].kind == SCHED_DEFERRED) {
+			s->st.deferred_rcpt++;
+			continue;
+		}
+		r->state = SCHED_RCPT_DONE;
+		m->live--;
+		s->st.queue_rcpt--;
+		if (r->qm)
+			r->qm->q->nrcpt--;
+		if (ev[i].kind == SCHED_DELIVERED)
+			s->st.out_rcpt++;
+		else if (ev[i].kind == SCHED_BOUNCED)
+			s->st.bounced_rcpt++;
+		else
+			s->st.expired_rcpt++;
+	}
+	m->refs++;
+	s->h.outcome(s->arg, ev, n);
+	m->refs--;
+	sched_msg_maybe_free(s, m);
+}
+
+static struct sched_qmsg *
+qmsg_get(struct sched_msg *m, struct sched_queue *q)
+{
+	struct sched_qmsg *qm;
+
+	for (qm = m->qmsgs; qm; qm = qm->msg_next)
+		if (qm->q == q)
+			return qm;
+	qm = xcalloc(1, sizeof(*qm));
+	qm->msg = m;
+	qm->q = q;
+	qm->msg_next = m->qmsgs;
+	m->qmsgs = qm;
+	return qm;
+}
+
+void
+sched_defer_rcpt(struct sched *s, struct sched_rcpt *r, int64_t when)
+{
+	r->state = SCHED_RCPT_DEFERRED;
+	r->next_attempt = when;
+	sched_heap_push(&s->heap, &r->timer, when);
+	sched_wakeup(s);
+}
+
+static void
+rcpt_bad_address(struct sched *s, struct sched_rcpt *r, int64_t now)
+{
+	struct sched_result res = {
+		.code = 0, .status = "5.1.3",
+		.diag = "bad recipient address syntax",
+		.category = "bad-mailbox",
+	};
+	struct sched_event ev = {
+		.kind = SCHED_BOUNCED, .rcpt = r, .res = &res,
+		.status = "5.1.3", .now = now,
+	};
+
+	sched_emit(s, &ev, 1);
+}
+
+static struct sched_msg *
+msg_copy(struct sched *s, const struct sched_msg_in *in)
+{
+	struct sched_msg *m = xcalloc(1, sizeof(*m));
+	char vmta[256] = "", pool[256] = "";
+
+	m->id = in->id;
+	m->time_queued = in->time_queued;
+	m->orig = xstrdup(in->orig ? in->orig : "");
+	m->envid = dup_or_null(in->envid);
+	if (s->h.select_vmta)
+		s->h.select_vmta(s->arg, in->vmta, vmta, sizeof(vmta), pool,
+		    sizeof(pool));
+	else if (in->vmta)
+		strncpy(vmta, in->vmta, sizeof(vmta) - 1);
+	m->vmta = xstrdup(vmta[0] ? vmta : SCHED_DEFAULT_VMTA);
+	m->pool = pool[0] ? xstrdup(pool) : NULL;
+	m->job_id = dup_or_null(in->job_id);
+	m->src_type = dup_or_null(in->src_type);
+	m->src_mta = dup_or_null(in->src_mta);
+	m->rcv_ip = dup_or_null(in->rcv_ip);
+	m->auth_user = dup_or_null(in->auth_user);
+	m->ret_full = in->ret_full != 0;
+	m->datalen = in->datalen;
+	m->nrcpt = (uint32_t)in->nrcpt;
+	m->rcpts = xcalloc(in->nrcpt ? in->nrcpt : 1, sizeof(*m->rcpts));
+	return m;
+}
+
+static void
+rcpt_place(struct sched *s, struct sched_msg *m, struct sched_rcpt *r,
+    int64_t now)
+{
+	const char *domain = sched_addr_domain(r->addr);
+	struct sched_queue *q;
+
+	if (domain == NULL ||
+	    (q = sched_queue_get(s, domain, m->vmta)) == NULL) {
+		rcpt_bad_address(s, r, now);
+		return;
+	}
+	r->qm = qmsg_get(m, q);
+	q->nrcpt++;
+	if (r->next_attempt > now)
+		sched_defer_rcpt(s, r, r->next_attempt);
+	else
+		sched_ready_push(r);
+}
+
+void
+sched_msg_add(struct sched *s, const struct sched_msg_in *in, int64_t now)
+{
+	struct sched_msg *m = msg_copy(s, in);
+
+	m->snext = s->msgs;
+	if (s->msgs)
+		s->msgs->sprev = m;
+	s->msgs = m;
+	s->st.queue_msg++;
+	for (uint32_t i = 0; i < m->nrcpt; i++) {
+		struct sched_rcpt *r = &m->rcpts[i];
+		r->msg = m;
+		r->idx = i;
+		r->timer.idx = SIZE_MAX;
+		r->timer.kind = SCHED_TIMER_RCPT;
+		r->state = SCHED_RCPT_DONE;
+		if (in->rcpts[i].done)
+			continue;
+		r->addr = xstrdup(in->rcpts[i].addr);
+		r->orcpt = dup_or_null(in->rcpts[i].orcpt);
+		r->notify = in->rcpts[i].notify;
+		r->attempts = in->rcpts[i].attempts;
+		r->next_attempt = in->rcpts[i].next_attempt;
+		r->state = SCHED_RCPT_READY;
+		m->live++;
+		s->st.queue_rcpt++;
+	}
+	if (!in->recovered) {
+		s->st.in_msg++;
+		s->st.in_rcpt += m->live;
+	}
+	m->refs++;	/* placing may bounce recipients (and free m) */
+	for (uint32_t i = 0; i < m->nrcpt; i++)
+		if (m->rcpts[i].state == SCHED_RCPT_READY)
+			rcpt_place(s, m, &m->rcpts[i], now);
+	m->refs--;
+	sched_msg_maybe_free(s, m);
+}
+
+/* Bounce, as expired, every ready recipient of q whose message is past
+ * bounce-after (used when the queue cannot be served at all). */
+void
+sched_expire_ready(struct sched_queue *q, int64_t now)
+{
+	int64_t expiry_base = now - q->p.bounce_after;
+	struct sched_qmsg *qm, *qnext;
+	struct sched_result res = { .code = 0, .status = "4.4.7",
+	    .diag = q->last_error, .category = "message-expired" };
+
+	for (qm = q->rhead; qm; qm = qnext) {
+		struct sched_msg *m = qm->msg;
+
+		qnext = qm->qnext;
+		if (m->time_queued > expiry_base)
+			continue;
+		m->refs++;	/* keep qm alive across the hooks */
+		while (qm->head) {
+			struct sched_event ev[64];
+			size_t n = 0;
+
+			while (qm->head && n < 64) {
+				struct sched_rcpt *r = qm->head;
+				sched_ready_unlink(r);
+				ev[n++] = (struct sched_event){
+				    .kind = SCHED_EXPIRED, .rcpt = r,
+				    .queue = q, .res = &res,
+				    .status = "4.4.7", .now = now };
+			}
+			sched_emit(q->s, ev, n);
+		}
+		m->refs--;
+		sched_msg_maybe_free(q->s, m);
+	}
+}
+
+static void
+timer_fire(struct sched *s, struct sched_timer *t, int64_t now)
+{
+	if (t->kind == SCHED_TIMER_QUEUE) {
+		struct sched_queue *q = SCHED_CONTAINER(t, struct sched_queue,
+		    timer);
+		sched_queue_kick(q);
+		return;
+	}
+	struct sched_rcpt *r = SCHED_CONTAINER(t, struct sched_rcpt, timer);
+	struct sched_queue *q = r->qm->q;
+
+	if (now >= sched_expiry(&q->p, r->msg->time_queued)) {
+		struct sched_result res = { .code = 0, .status = "4.4.7",
+		    .diag = q->last_error, .category = "message-expired" };
+		struct sched_event ev = { .kind = SCHED_EXPIRED, .rcpt = r,
+		    .queue = q, .res = &res, .status = "4.4.7", .now = now };
+		sched_emit(s, &ev, 1);
+		return;
+	}
+	sched_ready_push(r);
+}
+
+void
+sched_pump(struct sched *s, int64_t now)
+{
+	struct sched_timer *t;
+
+	s->in_pump = 1;
+	while ((t = sched_heap_pop_due(&s->heap, now)) != NULL)
+		timer_fire(s, t, now);
+	while (s->kick_head) {
+		struct sched_queue *q = s->kick_head;
+		s->kick_head = q->kick_next;
+		if (s->kick_head == NULL)
+			s->kick_tail = NULL;
+		q->in_kick = 0;
+		q->kick_next = NULL;
+		sched_open_conns(q);
+	}
+	s->in_pump = 0;
+}
+
+int64_t
+sched_next_timer(const struct sched *s)
+{
+	const struct sched_timer *t = sched_heap_top(&s->heap);
+
+	return t ? t->when : 0;
+}
+
+void
+sched_stop(struct sched *s)
+{
+	s->stopping = 1;
+}
+
+void
+sched_reload(struct sched *s)
+{
+	for (size_t i = 0; i < s->nqueues; i++) {
+		struct sched_queue *q = s->queues[i];
+		sched_queue_params_default(&q->p);
+		if (s->h.queue_params)
+			s->h.queue_params(s->arg, q->domain, q->vmta, &q->p);
+		if (q->p.max_rcpt_per_message <= 0)
+			q->p.max_rcpt_per_message = 1000;
+		if (q->p.max_smtp_out <= 0)
+			q->p.max_smtp_out = 1;
+		sched_queue_kick(q);
+	}
+}
+
+void
+sched_get_stats(const struct sched *s, struct sched_stats *st)
+{
+	*st = s->st;
+	st->domains = 0;
+	for (size_t i = 0; i < s->nqueues; i++)
+		if (s->queues[i]->nrcpt > 0)
+			st->domains++;
+	st->conns = (uint64_t)s->nconn;
+}

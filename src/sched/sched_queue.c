@@ -1,0 +1,305 @@
+/*
+ * sched_queue.c -- queue objects (`domain/vmta`), their ready lists and the
+ * decision to open connections (max-smtp-out, total-max-smtp-out).
+ *
+ * Queues live until sched_free(): there are few of them (one per
+ * destination domain and vmta) and they carry state worth keeping between
+ * bursts (retry mode, last error). They are kept in an array sorted by name
+ * (binary search; `/queues` lists them in that order).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "sched/sched_int.h"
+
+static size_t
+queue_pos(const struct sched *s, const char *name, int *found)
+{
+	size_t lo = 0, hi = s->nqueues;
+
+	*found = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->queues[mid]->name, name);
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct sched_queue *
+sched_queue_find(struct sched *s, const char *name)
+{
+	int found;
+	size_t i = queue_pos(s, name, &found);
+
+	return found ? s->queues[i] : NULL;
+}
+
+static struct sched_queue *
+queue_new(struct sched *s, const char *name, const char *vmta)
+{
+	struct sched_queue *q = xcalloc(1, sizeof(*q));
+	size_t dl = strlen(name) - strlen(vmta) - 1;
+
+	q->s = s;
+	q->name = xstrdup(name);
+	q->domain = xstrndup(name, dl);
+	q->vmta = xstrdup(vmta);
+	q->timer.idx = SIZE_MAX;
+	q->timer.kind = SCHED_TIMER_QUEUE;
+	sched_queue_params_default(&q->p);
+	if (s->h.queue_params)
+		s->h.queue_params(s->arg, q->domain, q->vmta, &q->p);
+	if (q->p.max_rcpt_per_message <= 0)
+		q->p.max_rcpt_per_message = 1000;
+	if (q->p.max_smtp_out <= 0)
+		q->p.max_smtp_out = 1;
+	return q;
+}
+
+struct sched_queue *
+sched_queue_get(struct sched *s, const char *domain, const char *vmta)
+{
+	char name[SCHED_NAME_MAX + 1];
+	struct sched_queue *q;
+	size_t i;
+	int found;
+
+	if (sched_queue_name_format(name, sizeof(name), domain, vmta) == -1)
+		return NULL;
+	i = queue_pos(s, name, &found);
+	if (found)
+		return s->queues[i];
+	q = queue_new(s, name, vmta);
+	if (s->nqueues == s->capqueues) {
+		s->capqueues = s->capqueues ? s->capqueues * 2 : 16;
+		s->queues = xreallocarray(s->queues, s->capqueues,
+		    sizeof(*s->queues));
+	}
+	memmove(&s->queues[i + 1], &s->queues[i],
+	    (s->nqueues - i) * sizeof(*s->queues));
+	s->queues[i] = q;
+	s->nqueues++;
+	return q;
+}
+
+void
+sched_queues_free(struct sched *s)
+{
+	for (size_t i = 0; i < s->nqueues; i++) {
+		struct sched_queue *q = s->queues[i];
+		sched_conns_free(q);
+		free(q->name);
+		free(q->domain);
+		free(q->vmta);
+		free(q->last_error);
+		free(q);
+	}
+	free(s->queues);
+	s->queues = NULL;
+	s->nqueues = s->capqueues = 0;
+}
+
+void
+sched_queue_kick(struct sched_queue *q)
+{
+	struct sched *s = q->s;
+
+	if (q->in_kick)
+		return;
+	q->in_kick = 1;
+	q->kick_next = NULL;
+	if (s->kick_tail)
+		s->kick_tail->kick_next = q;
+	else
+		s->kick_head = q;
+	s->kick_tail = q;
+	sched_wakeup(s);
+}
+
+void
+sched_queue_set_error(struct sched_queue *q, const char *err)
+{
+	if (err == NULL)
+		return;
+	free(q->last_error);
+	q->last_error = xstrdup(err);
+}
+
+static void
+qmsg_link(struct sched_qmsg *qm)
+{
+	struct sched_queue *q = qm->q;
+
+	qm->linked = 1;
+	qm->qnext = NULL;
+	qm->qprev = q->rtail;
+	if (q->rtail)
+		q->rtail->qnext = qm;
+	else
+		q->rhead = qm;
+	q->rtail = qm;
+	q->nready_qm++;
+}
+
+static void
+qmsg_unlink(struct sched_qmsg *qm)
+{
+	struct sched_queue *q = qm->q;
+
+	if (qm->qprev)
+		qm->qprev->qnext = qm->qnext;
+	else
+		q->rhead = qm->qnext;
+	if (qm->qnext)
+		qm->qnext->qprev = qm->qprev;
+	else
+		q->rtail = qm->qprev;
+	qm->qnext = qm->qprev = NULL;
+	qm->linked = 0;
+	q->nready_qm--;
+}
+
+void
+sched_ready_push(struct sched_rcpt *r)
+{
+	struct sched_qmsg *qm = r->qm;
+
+	r->state = SCHED_RCPT_READY;
+	r->next = NULL;
+	r->prev = qm->tail;
+	if (qm->tail)
+		qm->tail->next = r;
+	else
+		qm->head = r;
+	qm->tail = r;
+	qm->nready++;
+	qm->q->nready++;
+	if (!qm->linked)
+		qmsg_link(qm);
+	sched_queue_kick(qm->q);
+}
+
+void
+sched_ready_unlink(struct sched_rcpt *r)
+{
+	struct sched_qmsg *qm = r->qm;
+
+	if (r->state != SCHED_RCPT_READY)
+		fatalx("%s: recipient not ready (%d)", __func__, r->state);
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		qm->head = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	else
+		qm->tail = r->prev;
+	r->next = r->prev = NULL;
+	qm->nready--;
+	qm->q->nready--;
+	if (qm->nready == 0 && qm->linked)
+		qmsg_unlink(qm);
+}
+
+static int
+queue_can_open(const struct sched_queue *q)
+{
+	const struct sched *s = q->s;
+
+	return !s->stopping && !q->paused && q->timer.idx == SIZE_MAX &&
+	    q->nready_qm > (size_t)q->nstarting &&
+	    q->nconn < q->p.max_smtp_out;
+}
+
+void
+sched_open_conns(struct sched_queue *q)
+{
+	struct sched *s = q->s;
+	int total = s->p.total_max_smtp_out > 0 ? s->p.total_max_smtp_out :
+	    1200;
+
+	while (queue_can_open(q)) {
+		struct sched_conn *c;
+
+		if (s->nconn >= total) {
+			if (!q->blocked) {
+				q->blocked = 1;
+				s->nblocked++;
+			}
+			return;
+		}
+		c = xcalloc(1, sizeof(*c));
+		c->queue = q;
+		c->next = q->conns;
+		if (q->conns)
+			q->conns->prev = c;
+		q->conns = c;
+		q->nconn++;
+		q->nstarting++;
+		s->nconn++;
+		s->st.conns = (uint64_t)s->nconn;
+		s->h.conn_open(s->arg, c);
+	}
+}
+
+const char *
+sched_queue_name(const struct sched_queue *q)
+{
+	return q->name;
+}
+
+const char *
+sched_queue_domain(const struct sched_queue *q)
+{
+	return q->domain;
+}
+
+const char *
+sched_queue_vmta(const struct sched_queue *q)
+{
+	return q->vmta;
+}
+
+const struct sched_queue_params *
+sched_queue_params(const struct sched_queue *q)
+{
+	return &q->p;
+}
+
+void
+sched_queue_set_pause(struct sched_queue *q, int paused)
+{
+	q->paused = paused != 0;
+	if (!q->paused)
+		sched_queue_kick(q);
+}
+
+void
+sched_queue_foreach(struct sched *s,
+    void (*cb)(const struct sched_queue_info *qi, void *arg), void *arg)
+{
+	for (size_t i = 0; i < s->nqueues; i++) {
+		const struct sched_queue *q = s->queues[i];
+		struct sched_queue_info qi = {
+			.name = q->name, .domain = q->domain, .vmta = q->vmta,
+			.rcpt = q->nrcpt, .ready = q->nready,
+			.conns = q->nconn, .paused = q->paused,
+			.backoff = q->backoff,
+			.next_retry = q->timer.idx != SIZE_MAX ?
+			    q->timer.when : 0,
+			.last_error = q->last_error ? q->last_error : "",
+		};
+		cb(&qi, arg);
+	}
+}
