@@ -50,4 +50,11 @@ char *dkim_sign(const struct dkim_sign_params *p, const char *msg, size_t len,
 char *dkim_keygen(const char *dir, const char *domain, const char *selector,
     int ed25519, int rsa_bits, char *err, size_t errlen);
 
+/*
+ * The DNS TXT record publishing k's public key, in the same form as
+ * dkim_keygen() returns (malloc'd), or NULL with err set.
+ */
+char *dkim_key_dns_record(const struct dkim_key *k, char *err,
+    size_t errlen);
+
 #endif
