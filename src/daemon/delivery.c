@@ -1,0 +1,656 @@
+/*
+ * delivery.c -- glue between the scheduler and the network: for each
+ * connection the scheduler asks for, resolve the queue's MX (or
+ * smtp-hosts), connect to the hosts in order, then run transactions the
+ * scheduler hands out until it says stop, and report every reply.
+ *
+ * Rules (issue #2 item 6): DNS NXDOMAIN / null MX / no host -> bounce the
+ * queue (5.1.2, 5.1.10, bad-domain); DNS TEMPFAIL -> queue deferral (tq);
+ * connection failure or 421 greeting -> next MX host; all hosts failed ->
+ * queue deferral 4.4.1 (no answer from host). A transaction cut short by
+ * the connection closing is reported as deferred for all its recipients.
+ * Ownership: a struct dlv_conn lives from the conn_open hook until its
+ * scheduler connection is closed; delivery_abort_all() frees the rest at
+ * shutdown (their in-flight recipients stay pending in the spool).
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <event2/event.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf/conf.h"
+#include "dns/dns.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "sched/sched.h"
+#include "smtpc/smtpc.h"
+#include "spool/spool.h"
+#include "daemon/server.h"
+
+struct dlv_target {
+	char			*name;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+};
+
+struct dlv_conn {
+	struct server		*sv;
+	struct sched_conn	*sc;
+	struct event		*start_ev;
+	struct dns_req		*dreq;
+	struct smtpc		*smtpc;
+	struct dlv_target	*t;
+	size_t			 nt, cur;
+	int			 connected;	/* ready() seen */
+	const struct sched_batch *batch;
+	char			*data;
+	const char		**rcpts;
+	const char		**orcpts;
+	struct sched_result	*res;
+	char			**diags;
+	char			 last_err[512];
+	char			 mta[600];
+	char			 local_ip[64], peer_ip[64];
+	char			*esmtp, *tls_proto, *tls_cipher;
+	struct dlv_conn		*next, *prev;
+};
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static void
+dlv_unlink_free(struct dlv_conn *dc)
+{
+	struct server *sv = dc->sv;
+
+	if (dc->prev)
+		dc->prev->next = dc->next;
+	else
+		sv->conns = dc->next;
+	if (dc->next)
+		dc->next->prev = dc->prev;
+	if (dc->start_ev)
+		event_free(dc->start_ev);
+	for (size_t i = 0; i < dc->nt; i++)
+		free(dc->t[i].name);
+	free(dc->t);
+	free(dc->data);
+	free(dc->rcpts);
+	free(dc->orcpts);
+	free(dc->res);
+	free(dc->esmtp);
+	free(dc->tls_proto);
+	free(dc->tls_cipher);
+	free(dc);
+}
+
+static void
+dlv_txn_free(struct dlv_conn *dc)
+{
+	if (dc->diags) {
+		for (size_t i = 0; dc->batch && i < dc->batch->n; i++)
+			free(dc->diags[i]);
+		free(dc->diags);
+		dc->diags = NULL;
+	}
+	free(dc->data);
+	dc->data = NULL;
+	free(dc->rcpts);
+	dc->rcpts = NULL;
+	free(dc->orcpts);
+	dc->orcpts = NULL;
+	free(dc->res);
+	dc->res = NULL;
+	dc->batch = NULL;
+}
+
+/* --- accounting facts --- */
+
+const char *
+delivery_conn_local_ip(const struct sched_conn *c)
+{
+	const struct dlv_conn *dc = c ? c->owner : NULL;
+	return dc && dc->local_ip[0] ? dc->local_ip : NULL;
+}
+
+const char *
+delivery_conn_peer_ip(const struct sched_conn *c)
+{
+	const struct dlv_conn *dc = c ? c->owner : NULL;
+	return dc && dc->peer_ip[0] ? dc->peer_ip : NULL;
+}
+
+const char *
+delivery_conn_esmtp(const struct sched_conn *c)
+{
+	const struct dlv_conn *dc = c ? c->owner : NULL;
+	return dc ? dc->esmtp : NULL;
+}
+
+const char *
+delivery_conn_tls_protocol(const struct sched_conn *c)
+{
+	const struct dlv_conn *dc = c ? c->owner : NULL;
+	return dc ? dc->tls_proto : NULL;
+}
+
+const char *
+delivery_conn_tls_cipher(const struct sched_conn *c)
+{
+	const struct dlv_conn *dc = c ? c->owner : NULL;
+	return dc ? dc->tls_cipher : NULL;
+}
+
+/* --- ending a connection --- */
+
+static void
+dlv_closed(struct dlv_conn *dc)
+{
+	struct sched_conn *sc = dc->sc;
+
+	dlv_txn_free(dc);
+	dlv_unlink_free(dc);
+	sched_conn_closed(sc, now_s());
+}
+
+static void
+dlv_failed(struct dlv_conn *dc, const char *status, const char *diag)
+{
+	struct sched_conn *sc = dc->sc;
+	struct sched_result r = { .code = 0, .status = status, .diag = diag,
+	    .mta = dc->mta[0] ? dc->mta : NULL };
+
+	sched_conn_failed(sc, &r, now_s());
+	dlv_unlink_free(dc);
+}
+
+static void
+dlv_bounce(struct dlv_conn *dc, const char *status, const char *diag)
+{
+	struct sched_conn *sc = dc->sc;
+	struct sched_result r = { .code = 550, .status = status, .diag = diag,
+	    .category = "bad-domain" };
+
+	sched_conn_bounce_queue(sc, &r, now_s());
+	dlv_unlink_free(dc);
+}
+
+/* --- transactions --- */
+
+static void dlv_connect_next(struct dlv_conn *dc);
+
+static void
+dlv_set_mta(struct dlv_conn *dc, const char *name, const char *ip)
+{
+	snprintf(dc->mta, sizeof(dc->mta), "%s (%s)", name ? name : ip,
+	    ip ? ip : "");
+}
+
+/* Pull the next batch and send it; quit when the scheduler says stop. */
+static void
+dlv_next(struct dlv_conn *dc)
+{
+	const struct sched_batch *b;
+	struct smtpc_txn txn;
+	size_t len = 0;
+
+	b = sched_conn_next(dc->sc, now_s());
+	if (b == NULL) {
+		smtpc_quit(dc->smtpc);
+		return;
+	}
+	dc->batch = b;
+	if (spool_read_data(dc->sv->spool, b->msg->id, &dc->data, &len) == -1) {
+		struct sched_result r = { .code = 0, .status = "4.3.0",
+		    .diag = "local;cannot read message from spool" };
+		log_warnx("delivery: message %llx: spool read failed",
+		    (unsigned long long)b->msg->id);
+		dlv_txn_free(dc);
+		dc->batch = NULL;
+		sched_conn_batch_fail(dc->sc, &r, now_s());
+		smtpc_quit(dc->smtpc);
+		return;
+	}
+	dc->rcpts = xcalloc(b->n, sizeof(*dc->rcpts));
+	dc->orcpts = xcalloc(b->n, sizeof(*dc->orcpts));
+	for (size_t i = 0; i < b->n; i++) {
+		dc->rcpts[i] = b->rcpts[i]->addr;
+		dc->orcpts[i] = b->rcpts[i]->orcpt;
+	}
+	memset(&txn, 0, sizeof(txn));
+	txn.mail_from = b->msg->orig;
+	txn.envid = b->msg->envid;
+	txn.ret_full = b->msg->ret_full;
+	txn.nrcpt = b->n;
+	txn.rcpts = dc->rcpts;
+	txn.orcpts = dc->orcpts;
+	txn.data = dc->data;
+	txn.datalen = len;
+	b->msg->datalen = len;
+	if (smtpc_send(dc->smtpc, &txn) == -1) {
+		struct sched_result r = { .code = 0, .status = "4.4.2",
+		    .diag = "local;cannot send transaction" };
+		dlv_txn_free(dc);
+		sched_conn_batch_fail(dc->sc, &r, now_s());
+		smtpc_quit(dc->smtpc);
+	}
+}
+
+static void
+dlv_fill_result(struct dlv_conn *dc, size_t i, const struct smtpc_reply *rp)
+{
+	struct sched_result *r = &dc->res[i];
+
+	dc->diags[i] = rp->code ? xasprintf("smtp;%s", rp->text ? rp->text :
+	    "") : xasprintf("%s", rp->text ? rp->text : "no reply");
+	r->code = rp->code;
+	r->status = rp->enh[0] ? rp->enh : NULL;
+	r->diag = dc->diags[i];
+	r->mta = dc->mta;
+}
+
+/* The reply that decides recipient i: MAIL's if it failed, else RCPT's if
+ * it failed, else the end-of-DATA reply. */
+static const struct smtpc_reply *
+dlv_decisive(const struct smtpc_result *r, size_t i)
+{
+	if (r->mail.code < 200 || r->mail.code >= 300)
+		return &r->mail;
+	if (i < r->nrcpt && (r->rcpt[i].code < 200 || r->rcpt[i].code >= 300))
+		return &r->rcpt[i];
+	return &r->data;
+}
+
+static void
+cb_txn_done(struct smtpc *c, const struct smtpc_result *r, void *arg)
+{
+	struct dlv_conn *dc = arg;
+	const struct sched_batch *b = dc->batch;
+
+	(void)c;
+	if (b == NULL)
+		return;
+	dc->res = xcalloc(b->n, sizeof(*dc->res));
+	dc->diags = xcalloc(b->n, sizeof(*dc->diags));
+	for (size_t i = 0; i < b->n; i++)
+		dlv_fill_result(dc, i, dlv_decisive(r, i));
+	sched_conn_batch_done(dc->sc, dc->res, now_s());
+	dlv_txn_free(dc);
+	if (!dc->sv->stopping)
+		dlv_next(dc);
+	else
+		smtpc_quit(dc->smtpc);
+}
+
+static void
+cb_ready(struct smtpc *c, void *arg)
+{
+	struct dlv_conn *dc = arg;
+	const char *s;
+
+	dc->connected = 1;
+	snprintf(dc->local_ip, sizeof(dc->local_ip), "%s",
+	    (s = smtpc_local_ip(c)) ? s : "");
+	snprintf(dc->peer_ip, sizeof(dc->peer_ip), "%s",
+	    (s = smtpc_peer_ip(c)) ? s : "");
+	dlv_set_mta(dc, smtpc_peer_name(c), dc->peer_ip);
+	free(dc->esmtp);
+	dc->esmtp = xstrdup((s = smtpc_esmtp_ext(c)) ? s : "");
+	free(dc->tls_proto);
+	dc->tls_proto = xstrdup((s = smtpc_tls_protocol(c)) ? s : "");
+	free(dc->tls_cipher);
+	dc->tls_cipher = xstrdup((s = smtpc_tls_cipher(c)) ? s : "");
+	dlv_next(dc);
+}
+
+static void
+cb_closed(struct smtpc *c, const struct smtpc_reply *why, void *arg)
+{
+	struct dlv_conn *dc = arg;
+
+	(void)c;
+	dc->smtpc = NULL;
+	if (why)
+		snprintf(dc->last_err, sizeof(dc->last_err), "%s%s",
+		    why->code ? "smtp;" : "", why->text ? why->text :
+		    "connection closed");
+	if (dc->batch) {
+		struct sched_result r = { .code = why && why->code >= 400 &&
+		    why->code < 500 ? why->code : 0, .status = why &&
+		    why->enh[0] ? why->enh : "4.4.2", .diag = dc->last_err,
+		    .mta = dc->mta };
+		sched_conn_batch_fail(dc->sc, &r, now_s());
+		dlv_txn_free(dc);
+	}
+	if (dc->connected || dc->sv->stopping) {
+		dlv_closed(dc);
+		return;
+	}
+	dc->cur++;
+	dlv_connect_next(dc);
+}
+
+static const struct smtpc_cbs dlv_smtpc_cbs = {
+	.ready = cb_ready,
+	.txn_done = cb_txn_done,
+	.closed = cb_closed,
+};
+
+static void
+dlv_src_addr(const struct sched_queue_params *p, struct sockaddr_storage *ss,
+    socklen_t *len, int family)
+{
+	*len = 0;
+	memset(ss, 0, sizeof(*ss));
+	if (p->source_ip[0] == '\0')
+		return;
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		if (inet_pton(AF_INET, p->source_ip, &sin->sin_addr) == 1) {
+			sin->sin_family = AF_INET;
+			*len = sizeof(*sin);
+		}
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		if (inet_pton(AF_INET6, p->source_ip, &sin6->sin6_addr) == 1) {
+			sin6->sin6_family = AF_INET6;
+			*len = sizeof(*sin6);
+		}
+	}
+}
+
+static void
+dlv_connect_next(struct dlv_conn *dc)
+{
+	const struct sched_queue_params *p = sched_queue_params(
+	    dc->sc->queue);
+	struct smtpc_params sp;
+	struct sockaddr_storage src;
+	socklen_t srclen;
+	char ip[64];
+
+	if (dc->cur >= dc->nt) {
+		dlv_failed(dc, "4.4.1", dc->last_err[0] ? dc->last_err :
+		    "no answer from host");
+		return;
+	}
+	struct dlv_target *t = &dc->t[dc->cur];
+	ip[0] = '\0';
+	if (t->ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&t->ss)->sin_addr,
+		    ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&t->ss)->
+		    sin6_addr, ip, sizeof(ip));
+	dlv_set_mta(dc, t->name, ip);
+	snprintf(dc->peer_ip, sizeof(dc->peer_ip), "%s", ip);
+	dlv_src_addr(p, &src, &srclen, t->ss.ss_family);
+	memset(&sp, 0, sizeof(sp));
+	sp.helo = p->helo[0] ? p->helo : dc->sv->conf->host_name;
+	sp.src = srclen ? (struct sockaddr *)&src : NULL;
+	sp.srclen = srclen;
+	sp.dst = (struct sockaddr *)&t->ss;
+	sp.dstlen = t->sslen;
+	sp.dst_name = t->name;
+	sp.tls = !p->use_starttls ? SMTPC_TLS_NO : p->require_starttls ?
+	    SMTPC_TLS_REQUIRED : SMTPC_TLS_OPPORTUNISTIC;
+	sp.ssl_ctx = dc->sv->ssl_client;
+	sp.connect_timeout = p->connect_timeout;
+	sp.greeting_timeout = p->greeting_timeout;
+	sp.data_block_timeout = p->data_timeout;
+	log_debug("delivery: %s: connecting to %s", sched_queue_name(
+	    dc->sc->queue), dc->mta);
+	dc->smtpc = smtpc_connect(dc->sv->base, &sp, &dlv_smtpc_cbs, dc);
+	if (dc->smtpc == NULL) {
+		snprintf(dc->last_err, sizeof(dc->last_err),
+		    "cannot connect to %s", dc->mta);
+		dc->cur++;
+		dlv_connect_next(dc);
+	}
+}
+
+static void
+dlv_add_targets(struct dlv_conn *dc, const struct dns_result *res,
+    uint16_t defport)
+{
+	for (size_t h = 0; h < res->nhosts; h++) {
+		const struct dns_host *dh = &res->hosts[h];
+		for (size_t a = 0; a < dh->naddr; a++) {
+			struct dlv_target *t;
+			dc->t = xreallocarray(dc->t, dc->nt + 1, sizeof(*dc->t));
+			t = &dc->t[dc->nt++];
+			t->name = xstrdup(dh->name ? dh->name : "");
+			t->ss = dh->addrs[a];
+			uint16_t port = htons(dh->port ? dh->port : defport);
+			if (t->ss.ss_family == AF_INET) {
+				((struct sockaddr_in *)&t->ss)->sin_port = port;
+				t->sslen = sizeof(struct sockaddr_in);
+			} else {
+				((struct sockaddr_in6 *)&t->ss)->sin6_port =
+				    port;
+				t->sslen = sizeof(struct sockaddr_in6);
+			}
+		}
+	}
+}
+
+static void
+cb_dns(const struct dns_result *res, void *arg)
+{
+	struct dlv_conn *dc = arg;
+	const struct sched_queue_params *p = sched_queue_params(
+	    dc->sc->queue);
+	const char *err = res->error ? res->error : "DNS error";
+
+	dc->dreq = NULL;
+	switch (res->status) {
+	case DNS_NXDOMAIN:
+	case DNS_NOHOST:
+		dlv_bounce(dc, "5.1.2", err);
+		return;
+	case DNS_NULLMX:
+		dlv_bounce(dc, "5.1.10", err);
+		return;
+	case DNS_TEMPFAIL:
+		dlv_failed(dc, "4.4.3", err);
+		return;
+	case DNS_OK:
+		break;
+	}
+	dlv_add_targets(dc, res, p->port ? p->port : 25);
+	if (dc->nt == 0) {
+		dlv_failed(dc, "4.4.3", "DNS: no address for any MX host");
+		return;
+	}
+	dlv_connect_next(dc);
+}
+
+static void
+dlv_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct dlv_conn *dc = arg;
+	const struct sched_queue_params *p = sched_queue_params(
+	    dc->sc->queue);
+
+	(void)fd;
+	(void)what;
+	if (p->smtp_hosts[0])
+		dc->dreq = dns_resolve_hosts(dc->sv->dns, p->smtp_hosts, cb_dns,
+		    dc);
+	else
+		dc->dreq = dns_resolve_mx(dc->sv->dns, sched_queue_domain(
+		    dc->sc->queue), cb_dns, dc);
+}
+
+static void
+hook_conn_open(void *arg, struct sched_conn *c)
+{
+	struct server *sv = arg;
+	struct dlv_conn *dc = xcalloc(1, sizeof(*dc));
+	struct timeval zero = { 0, 0 };
+
+	dc->sv = sv;
+	dc->sc = c;
+	c->owner = dc;
+	dc->next = sv->conns;
+	if (sv->conns)
+		sv->conns->prev = dc;
+	sv->conns = dc;
+	/* never call back into the scheduler from inside its hook */
+	dc->start_ev = evtimer_new(sv->base, dlv_start, dc);
+	evtimer_add(dc->start_ev, &zero);
+}
+
+void
+delivery_abort_all(struct server *sv)
+{
+	while (sv->conns) {
+		struct dlv_conn *dc = sv->conns;
+		if (dc->dreq)
+			dns_cancel(dc->dreq);
+		if (dc->smtpc)
+			smtpc_abort(dc->smtpc);
+		dlv_txn_free(dc);
+		dlv_unlink_free(dc);
+	}
+}
+
+/* --- scheduler hooks fed from the configuration --- */
+
+static void
+hosts_spec(char *buf, size_t len, const struct conf_domain *d)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < d->nsmtp_hosts && off < len; i++) {
+		const struct conf_smtp_host *h = &d->smtp_hosts[i];
+		const char *sep = i == 0 ? "" :
+		    h->level != d->smtp_hosts[i - 1].level ? "; " : ", ";
+		int n;
+
+		if (h->lookup_mx)
+			n = snprintf(buf + off, len - off, "%slookup-mx:%s", sep,
+			    h->host);
+		else if (h->literal && h->port)
+			n = snprintf(buf + off, len - off, "%s[%s]:%u", sep,
+			    h->host, h->port);
+		else if (h->literal)
+			n = snprintf(buf + off, len - off, "%s[%s]", sep,
+			    h->host);
+		else if (h->port)
+			n = snprintf(buf + off, len - off, "%s%s:%u", sep,
+			    h->host, h->port);
+		else
+			n = snprintf(buf + off, len - off, "%s%s", sep, h->host);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off >= len)
+		log_warnx("delivery: smtp-hosts list too long, truncated");
+}
+
+static void
+source_host(const struct conf *c, const char *vmta, char *ip, size_t iplen,
+    char *helo, size_t hlen)
+{
+	const struct conf_vmta *v = vmta ? conf_vmta_find(c, vmta) : NULL;
+	const struct conf_source_host *sh = NULL;
+	const char *host_name = c->host_name;
+
+	if (v && v->nsource_hosts)
+		sh = &v->source_hosts[0];
+	else if (c->nsource_hosts)
+		sh = &c->source_hosts[0];
+	if (v && v->host_name)
+		host_name = v->host_name;
+	snprintf(ip, iplen, "%s", sh ? sh->ip : "");
+	snprintf(helo, hlen, "%s", sh && sh->host ? sh->host :
+	    host_name ? host_name : "localhost");
+}
+
+static void
+hook_queue_params(void *arg, const char *domain, const char *vmta,
+    struct sched_queue_params *out)
+{
+	struct server *sv = arg;
+	const struct conf_domain *d = conf_domain_lookup(sv->conf,
+	    strcmp(vmta, SCHED_DEFAULT_VMTA) ? vmta : NULL, domain);
+
+	out->max_smtp_out = d->max_smtp_out;
+	out->max_msg_per_connection = d->max_msg_per_connection;
+	out->max_errors_per_connection = d->max_errors_per_connection;
+	out->max_rcpt_per_message = d->max_rcpt_per_message;
+	out->nretry = 0;
+	for (int i = 0; i < d->nretry_after && i < SCHED_MAX_RETRY; i++)
+		out->retry_after[out->nretry++] = d->retry_after[i];
+	if (out->nretry == 0) {
+		out->retry_after[0] = 600;
+		out->nretry = 1;
+	}
+	out->bounce_after = d->bounce_after < 0 ? INT64_C(100) * 365 * 86400 :
+	    d->bounce_after;
+	hosts_spec(out->smtp_hosts, sizeof(out->smtp_hosts), d);
+	out->port = (uint16_t)(d->default_smtp_port > 0 ?
+	    d->default_smtp_port : 25);
+	out->use_starttls = d->use_starttls;
+	out->require_starttls = d->require_starttls;
+	out->connect_timeout = (int)d->connect_timeout;
+	out->greeting_timeout = (int)d->smtp_greeting_timeout;
+	out->data_timeout = (int)d->data_send_timeout;
+	source_host(sv->conf, strcmp(vmta, SCHED_DEFAULT_VMTA) ? vmta : NULL,
+	    out->source_ip, sizeof(out->source_ip), out->helo,
+	    sizeof(out->helo));
+}
+
+/* A pool name picks a member vmta round-robin; unknown names fall back to
+ * the default vmta (logged). */
+static void
+hook_select_vmta(void *arg, const char *req, char *vmta, size_t vlen,
+    char *pool, size_t plen)
+{
+	struct server *sv = arg;
+	const struct conf_pool *p;
+
+	pool[0] = '\0';
+	snprintf(vmta, vlen, "%s", SCHED_DEFAULT_VMTA);
+	if (req == NULL || *req == '\0' || strcmp(req, SCHED_DEFAULT_VMTA) == 0)
+		return;
+	if (conf_vmta_find(sv->conf, req)) {
+		snprintf(vmta, vlen, "%s", req);
+		return;
+	}
+	if ((p = conf_pool_find(sv->conf, req)) != NULL && p->nmembers) {
+		snprintf(vmta, vlen, "%s",
+		    p->members[sv->pool_rr++ % p->nmembers]->name);
+		snprintf(pool, plen, "%s", req);
+		return;
+	}
+	log_warnx("delivery: unknown virtual-mta \"%s\", using %s", req,
+	    SCHED_DEFAULT_VMTA);
+}
+
+static const struct sched_hooks delivery_sched_hooks = {
+	.queue_params = hook_queue_params,
+	.select_vmta = hook_select_vmta,
+	.conn_open = hook_conn_open,
+	.outcome = outcome_hook,
+	.queue_event = outcome_queue_event,
+	.wakeup = server_wakeup,
+};
+
+const struct sched_hooks *
+delivery_hooks(void)
+{
+	return &delivery_sched_hooks;
+}

@@ -1,0 +1,114 @@
+/*
+ * server.h -- sluiced's global state and the wiring between modules.
+ *
+ * One struct server holds the event loop and every module instance:
+ * config, spool, SMTP injection server, DNS resolver, accounting writer,
+ * bounce rules, scheduler, management API. It is created once by main.c;
+ * callbacks of all modules get it (or an object pointing to it) as their
+ * argument. Everything runs on the loop thread.
+ *
+ * Files: server.c (start/stop/reload, pump timer), inject.c (smtpd ->
+ * DKIM -> spool -> sched), delivery.c (sched <-> dns/smtpc), outcome.c
+ * (spool journal, accounting records, DSNs), api.c (management HTTP).
+ */
+#ifndef SLUICE_SERVER_H
+#define SLUICE_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct event_base;
+struct event;
+struct evhttp;
+struct conf;
+struct spool;
+struct smtpd;
+struct dns;
+struct acctw;
+struct bounce_rules;
+struct sched;
+struct sched_conn;
+struct sched_queue;
+struct sched_result;
+struct sched_event;
+struct sched_hooks;
+struct smtpd_cbs;
+struct dlv_conn;
+struct dkim_cache;
+typedef struct ssl_ctx_st SSL_CTX;
+
+struct server_opts {
+	const char	*config;	/* -f */
+	const char	*ports_file;	/* --ports-file */
+	int		 debug;		/* -d */
+};
+
+struct server {
+	struct event_base	*base;
+	struct server_opts	 opts;
+	struct conf		*conf;
+	struct spool		*spool;
+	struct smtpd		*smtpd;
+	struct dns		*dns;
+	struct acctw		*acct;
+	struct bounce_rules	*bounce;
+	struct sched		*sched;
+	SSL_CTX			*ssl_client;	/* outbound STARTTLS */
+	SSL_CTX			*ssl_server;	/* inbound STARTTLS or NULL */
+	struct dkim_cache	*dkim;
+	struct evhttp		*http;
+	struct event		*pump_ev;	/* sched_pump, timer + wakeup */
+	struct event		*sig_ev[4];
+	struct dlv_conn		*conns;		/* live delivery connections */
+	uint64_t		 pool_rr;	/* pool round-robin counter */
+	time_t			 started;
+	int			 stopping;
+	int			 pending_submits;
+	char			*control_path;	/* unix socket path we made */
+};
+
+/* server.c */
+int server_start(struct server *sv, char *err, size_t errlen);
+void server_stop(struct server *sv);		/* graceful: flush, free */
+int server_reload(struct server *sv);		/* 0 ok, -1 kept old config */
+void server_wakeup(void *arg);			/* sched wakeup hook */
+
+/* inject.c */
+const struct smtpd_cbs *inject_cbs(void);
+void inject_recover(struct server *sv, int64_t now);
+/* Spool and queue a locally generated message (DSN). */
+void inject_local(struct server *sv, const char *to, const char *vmta,
+    char *data, size_t len);
+
+/* delivery.c */
+const struct sched_hooks *delivery_hooks(void);
+void delivery_abort_all(struct server *sv);
+
+/* outcome.c */
+void outcome_hook(void *arg, const struct sched_event *ev, size_t n);
+void outcome_queue_event(void *arg, struct sched_queue *q,
+    struct sched_conn *c, const struct sched_result *res, int64_t now);
+/* Facts about a delivery connection for accounting (delivery.c). */
+const char *delivery_conn_local_ip(const struct sched_conn *c);
+const char *delivery_conn_peer_ip(const struct sched_conn *c);
+const char *delivery_conn_esmtp(const struct sched_conn *c);
+const char *delivery_conn_tls_protocol(const struct sched_conn *c);
+const char *delivery_conn_tls_cipher(const struct sched_conn *c);
+
+/* api.c */
+int api_start(struct server *sv, char *err, size_t errlen);
+void api_stop(struct server *sv);
+
+/* dkim_cache.c */
+struct dkim_cache *dkim_cache_new(void);
+void dkim_cache_free(struct dkim_cache *dc);
+/* Check every configured key loads; -1 with err "path: msg". */
+int dkim_cache_check(const struct conf *c, char *err, size_t errlen);
+/* Sign data if the config asks for it; returns a malloc'd signed copy or
+ * NULL (no signing or failure, logged). */
+char *dkim_cache_sign(struct dkim_cache *dc, const struct conf *c,
+    const char *vmta, const char *mail_from, int source_sign,
+    const char *rcpt_domain, const char *data, size_t len, size_t *outlen);
+
+#endif
