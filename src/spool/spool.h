@@ -16,6 +16,7 @@
  * Ownership: the spool copies everything it is given; pointers it hands to
  * callbacks are borrowed and valid only during the callback.
  * Threads: all functions must be called from the event-loop thread.
+ * On-disk format, recovery and failure handling: docs/spool-format.md.
  */
 #ifndef SLUICE_SPOOL_H
 #define SLUICE_SPOOL_H
@@ -30,6 +31,9 @@ struct spool_params {
 	const char	*dir;		/* created if missing */
 	size_t		 segment_size;	/* roll at this size; 0 = 64 MiB */
 	int		 no_sync;	/* testing/benchmark only: skip fdatasync */
+	unsigned	 retry_ms;	/* after a write error, refuse submits
+					   this long before trying again;
+					   0 = 1000 ms */
 };
 
 enum spool_rcpt_state {
@@ -119,5 +123,21 @@ void spool_get_stats(struct spool *s, struct spool_stats *st);
 
 /* Flush, stop the writer thread, close files. NULL is a no-op. */
 void spool_close(struct spool *s);
+
+/*
+ * Testing only: fault injection on the writer thread. When set, the writer
+ * calls write_hook instead of write(2) and sync_hook instead of
+ * fdatasync(2) (either may be NULL = the real call). The hooks run on the
+ * writer thread and must set errno when they return -1. Set them before
+ * submitting, or between spool_flush() calls.
+ */
+typedef long spool_write_hook(int fd, const void *buf, size_t len, void *arg);
+typedef int spool_sync_hook(int fd, void *arg);
+void spool_set_test_hooks(struct spool *s, spool_write_hook *write_hook,
+    spool_sync_hook *sync_hook, void *arg);
+
+/* Testing only: how long a segment must have been closed before the oldest
+ * one is compacted (default 60000 ms). */
+void spool_test_set_compact_age(struct spool *s, unsigned ms);
 
 #endif
