@@ -93,6 +93,8 @@ smtpc_rbuf_add_text(struct smtpc_rbuf *rb, const char *t, size_t n)
 		t++;
 		n--;
 	}
+	while (n > 0 && t[n - 1] == ' ')
+		n--;
 	if (n > 0) {
 		sbuf_putc(&rb->text, ' ');
 		sbuf_put(&rb->text, t, n);

@@ -3,7 +3,8 @@
  * and print the result as lines, for the pytest integration tests.
  *
  * Usage: dns-harness [--server 127.0.0.1:PORT] [--ipv6] [--hosts]
- *            [--repeat N] [--timeout-ms MS] [--tries N] [--cancel] NAME
+ *            [--repeat N] [--delay-ms MS] [--timeout-ms MS] [--tries N]
+ *            [--cancel] NAME
  * Output per lookup (repeat runs them one after another, so the later ones
  * can be served from the cache):
  *   lookup N
@@ -34,6 +35,8 @@ struct harness {
 	const char		*name;
 	int			 hosts_spec;
 	int			 remaining, n;
+	int			 delay_ms;	/* between repeats */
+	struct event		*delay;
 };
 
 static const char *status_names[] = {
@@ -81,8 +84,12 @@ harness_done(const struct dns_result *res, void *arg)
 	}
 	printf("end\n");
 	fflush(stdout);
-	if (--h->remaining > 0)
-		harness_start(h);
+	if (--h->remaining > 0) {
+		struct timeval tv = { h->delay_ms / 1000,
+		    (h->delay_ms % 1000) * 1000 };
+
+		evtimer_add(h->delay, &tv);
+	}
 }
 
 static void
@@ -93,6 +100,14 @@ harness_start(struct harness *h)
 		dns_resolve_hosts(h->dns, h->name, harness_done, h);
 	else
 		dns_resolve_mx(h->dns, h->name, harness_done, h);
+}
+
+static void
+harness_on_delay(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	harness_start(arg);
 }
 
 static void
@@ -114,6 +129,7 @@ main(int argc, char *argv[])
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "tries", required_argument, NULL, 'T' },
 		{ "cancel", no_argument, NULL, 'c' },
+		{ "delay-ms", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct harness h;
@@ -133,6 +149,7 @@ main(int argc, char *argv[])
 		case 't': p.timeout_ms = atoi(optarg); break;
 		case 'T': p.tries = atoi(optarg); break;
 		case 'c': cancel = 1; break;
+		case 'D': h.delay_ms = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: dns-harness [options] NAME\n");
 			return 2;
@@ -144,6 +161,7 @@ main(int argc, char *argv[])
 	}
 	h.name = argv[optind];
 	h.base = event_base_new();
+	h.delay = evtimer_new(h.base, harness_on_delay, &h);
 	if ((h.dns = dns_new(h.base, &p, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "dns-harness: %s\n", err);
 		return 1;
@@ -164,6 +182,7 @@ main(int argc, char *argv[])
 		event_base_dispatch(h.base);
 	}
 	dns_free(h.dns);
+	event_free(h.delay);
 	event_base_free(h.base);
 	return 0;
 }
