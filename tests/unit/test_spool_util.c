@@ -75,7 +75,7 @@ tsp_last_seg(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	char best[64] = "";
+	char best[256] = "";
 
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL)
