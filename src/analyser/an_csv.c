@@ -1,0 +1,109 @@
+/*
+ * an_csv.c -- RFC 4180 record scanner; memchr-driven so the common record
+ * (no quotes) costs two memchr passes plus one memchr per field needed.
+ */
+#include <string.h>
+
+#include "analyser/an_csv.h"
+
+const char *
+an_csv_record_end(const char *p, const char *end, int *inq, int *quoted)
+{
+	const char *nl, *lim, *q;
+	int in = 0;
+
+	*quoted = 0;
+	for (;;) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		lim = nl ? nl : end;
+		for (q = p; q < lim &&
+		    (q = memchr(q, '"', (size_t)(lim - q))) != NULL; q++) {
+			in ^= 1;
+			*quoted = 1;
+		}
+		if (nl == NULL) {
+			*inq = in;
+			return NULL;
+		}
+		if (!in) {
+			*inq = 0;
+			return nl;
+		}
+		p = nl + 1;
+	}
+}
+
+/* End of a quoted field starting at p ('"'): the byte after its closing
+ * quote, or end if unterminated. */
+static const char *
+an_csv_quoted_end(const char *p, const char *end)
+{
+	const char *q = p + 1;
+
+	for (;;) {
+		if (q >= end)
+			return end;
+		q = memchr(q, '"', (size_t)(end - q));
+		if (q == NULL)
+			return end;
+		if (q + 1 < end && q[1] == '"') {
+			q += 2;
+			continue;
+		}
+		return q + 1;
+	}
+}
+
+size_t
+an_csv_split(const char *end, struct an_span *cols, size_t maxcols,
+    size_t *ncols, const char **pos)
+{
+	const char *p = *pos, *c;
+	size_t n = *ncols;
+
+	while (n < maxcols && p != NULL) {
+		if (p < end && *p == '"') {
+			/* Quoted field; anything after the closing quote up to
+			 * the comma is kept (lenient). */
+			c = an_csv_quoted_end(p, end);
+			c = memchr(c, ',', (size_t)(end - c));
+		} else {
+			c = memchr(p, ',', (size_t)(end - p));
+		}
+		if (c == NULL)
+			c = end;
+		cols[n].p = p;
+		cols[n].len = (uint32_t)(c - p);
+		n++;
+		p = c < end ? c + 1 : NULL;
+	}
+	*ncols = n;
+	*pos = p;
+	return n;
+}
+
+size_t
+an_csv_unquote(struct an_span s, char *out)
+{
+	const char *p = s.p, *e = s.p + s.len;
+	size_t n = 0;
+
+	if (!an_csv_is_quoted(s)) {
+		memcpy(out, s.p, s.len);
+		return s.len;
+	}
+	p++;
+	while (p < e) {
+		if (*p == '"') {
+			if (p + 1 < e && p[1] == '"') {
+				out[n++] = '"';
+				p += 2;
+				continue;
+			}
+			p++;	/* closing quote; keep any trailing junk */
+			continue;
+		}
+		out[n++] = *p++;
+	}
+	return n;
+}
