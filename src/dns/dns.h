@@ -42,7 +42,9 @@ struct dns_host {
 	uint16_t		 pref;
 	uint16_t		 port;		/* 0 = default (25) */
 	size_t			 naddr;
-	struct sockaddr_storage	*addrs;		/* may be 0 if lookups failed */
+	struct sockaddr_storage	*addrs;		/* may be 0 if lookups failed;
+						 * A before AAAA; each carries
+						 * the port (port or 25) */
 };
 
 struct dns_result {
@@ -73,7 +75,8 @@ struct dns_req *dns_resolve_mx(struct dns *d, const char *domain, dns_cb *cb,
 struct dns_req *dns_resolve_hosts(struct dns *d, const char *spec, dns_cb *cb,
     void *arg);
 
-/* Cancel a pending request: its callback will not be called. */
+/* Cancel a pending request: its callback will not be called. Valid until
+ * the callback has run. dns_free() drops pending requests the same way. */
 void dns_cancel(struct dns_req *r);
 
 /* Drop cached answers for a domain ("*" = all). */

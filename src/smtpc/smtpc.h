@@ -81,7 +81,12 @@ struct smtpc_cbs {
 	/* Connected and idle: a transaction may be sent. */
 	void	(*ready)(struct smtpc *c, void *arg);
 	/* One transaction finished; the connection is idle again unless
-	 * a closed() follows. Result memory is borrowed. */
+	 * a closed() follows. Result memory is borrowed.
+	 * If the connection ends mid-transaction (421, network error,
+	 * timeout), txn_done() still comes first, with that reason in every
+	 * reply not received, then closed(). If MAIL was refused, every
+	 * rcpt[] carries the MAIL reply. data.code is 0 when the data was
+	 * not sent (e.g. text "no recipients accepted"). */
 	void	(*txn_done)(struct smtpc *c, const struct smtpc_result *r,
 		    void *arg);
 	/* The connection ended. why->code is the reply that ended it
@@ -91,11 +96,15 @@ struct smtpc_cbs {
 		    void *arg);
 };
 
+/* Returns NULL (and no callback follows) only for unusable params; every
+ * later failure, including bind/connect errors, arrives through closed(). */
 struct smtpc *smtpc_connect(struct event_base *base,
     const struct smtpc_params *p, const struct smtpc_cbs *cbs, void *arg);
 
 /* Start a transaction; only valid between ready/txn_done and the next
- * send. t and its strings must stay valid until txn_done or closed. */
+ * send. t and its strings must stay valid until txn_done or closed.
+ * Returns -1 (no callback) when the connection is not idle or nrcpt is 0.
+ * May be called from inside ready() or txn_done(). */
 int smtpc_send(struct smtpc *c, const struct smtpc_txn *t);
 
 /* Send QUIT and close; closed(c, NULL) follows. */

@@ -52,7 +52,7 @@ def deliver(port, msgfile, rcpts, *args, mail_from="a@x.test", timeout=10):
         cmd += ["--rcpt", r]
     r = subprocess.run(cmd, capture_output=True, text=True,
                        timeout=4 * timeout + 20)
-    assert "ERROR: AddressSanitizer" not in r.stderr, r.stderr
+    assert "Sanitizer" not in r.stderr, r.stderr
     assert "runtime error" not in r.stderr, r.stderr
     out = {"ready": None, "txns": [], "closed": None}
 
@@ -375,3 +375,34 @@ def test_sink_as_process(msgfile, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_starttls_handshake_failure_closes(msgfile):
+    """The server accepts STARTTLS and then talks garbage instead of TLS."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def serve():
+        conn, _ = srv.accept()
+        conn.settimeout(10)
+        conn.sendall(b"220 fake ESMTP\r\n")
+        conn.recv(1000)
+        conn.sendall(b"250-fake\r\n250 STARTTLS\r\n")
+        conn.recv(1000)
+        conn.sendall(b"220 go ahead\r\n")
+        conn.recv(1000)                 # the ClientHello
+        conn.sendall(b"this is not TLS at all\r\n" * 4)
+        time.sleep(0.5)
+        conn.close()
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    try:
+        out = deliver(srv.getsockname()[1], msgfile, ["r1@y.test"],
+                      "--starttls")
+        assert out["ready"] is None
+        assert out["closed"][0] == 0
+        assert out["closed"][2].startswith("TLS handshake failed")
+    finally:
+        th.join(5)
+        srv.close()
