@@ -93,22 +93,38 @@ long spool_recover(struct spool *s, spool_recover_cb *cb, void *arg,
  * Queue msg for durable storage; assigns msg->id before returning. cb(0, id)
  * runs on the loop once it is on disk, cb(errno, id) if the write or sync
  * failed (the message is then NOT stored: answer 452 4.3.1). Returns -1
- * without calling cb if the spool is in a failed state (disk full etc.).
+ * without calling cb if the spool is in a failed state (disk full etc.;
+ * errno is the write error; the next submit after params.retry_ms tries the
+ * disk again), and also with errno EINVAL for nrcpt == 0, EFBIG for a record
+ * over 1 GiB, ESHUTDOWN during spool_close(). cb may be NULL.
  */
 int spool_submit(struct spool *s, struct spool_msg *msg, spool_done_cb *cb,
     void *arg);
 
-/* Journal a final state (delivered or bounced) for one recipient. */
+/*
+ * Journal a final state (delivered or bounced) for one recipient. When the
+ * last recipient is done the message is forgotten. -1 (ENOENT) for an
+ * unknown id or index; marking a done recipient again is a no-op.
+ */
 int spool_rcpt_done(struct spool *s, uint64_t id, uint32_t rcpt_idx);
 
 /* Journal a deferral: attempts so far and the next attempt time. */
 int spool_rcpt_defer(struct spool *s, uint64_t id, uint32_t rcpt_idx,
     uint32_t attempts, int64_t next_attempt);
 
-/* Read a stored message's data (synchronous pread). Caller frees *data. */
+/*
+ * Read a stored message's data (synchronous pread, CRC verified). Caller
+ * frees *data (NUL-terminated for convenience; *len is authoritative).
+ * -1 with errno ENOENT for an unknown id, EIO for a damaged record. For a
+ * message whose submit is still in flight this first calls spool_flush().
+ */
 int spool_read_data(struct spool *s, uint64_t id, char **data, size_t *len);
 
-/* Block until everything journaled so far is durable (shutdown, tests). */
+/*
+ * Block until everything journaled so far is durable (or failed), then run
+ * the completion callbacks that are due (unless called from inside one:
+ * then they run when that callback returns). For shutdown and tests.
+ */
 void spool_flush(struct spool *s);
 
 struct spool_stats {
