@@ -66,14 +66,24 @@ range_str(char *buf, size_t len, const struct conf_directive *d)
 		snprintf(buf, len, ">= %lldk", (long long)d->min / 1024);
 }
 
-/* Markdown table cell: escape the column separator. */
+/* Markdown table cell: escape the column separator, and <tags> outside
+ * `code` spans so they are not taken as HTML. */
 static void
 md_put(FILE *fp, const char *s)
 {
+	int code = 0;
+
 	for (; *s != '\0'; s++) {
+		if (*s == '`')
+			code = !code;
 		if (*s == '|')
 			fputc('\\', fp);
-		fputc(*s, fp);
+		if (!code && *s == '<')
+			fputs("&lt;", fp);
+		else if (!code && *s == '>')
+			fputs("&gt;", fp);
+		else
+			fputc(*s, fp);
 	}
 }
 

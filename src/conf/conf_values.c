@@ -85,12 +85,18 @@ conf_h_smtp_hosts(struct conf_parser *p, const struct conf_directive *d,
 			memset(&v[n], 0, sizeof(v[n]));
 			v[n].level = level;
 			h = trimmed(h);
-			if (host_parse(p, h, &v[n]) == -1) {
+			char *orig = xstrdup(h);
+			int bad = host_parse(p, h, &v[n]) == -1;
+
+			if (bad)
+				conf_perr(p, "%s: bad host \"%s\" (host, "
+				    "host:port, [IP]:port, lookup-mx:domain)",
+				    d->name, orig);
+			free(orig);
+			if (bad) {
 				free(v);
 				free(buf);
-				return conf_perr(p, "%s: bad host \"%s\" (host, "
-				    "host:port, [IP]:port, lookup-mx:domain)",
-				    d->name, h);
+				return -1;
 			}
 			n++;
 		}
@@ -153,10 +159,14 @@ conf_h_retry_schedule(struct conf_parser *p, const struct conf_directive *d,
 	if (tok == NULL || strcasecmp(tok, "exponential") != 0)
 		rc = conf_perr(p, "%s: expected `exponential [first=T] "
 		    "[factor=F] [max=T] [jitter=N%%]` or `off`", d->name);
-	while (rc == 0 && (tok = strtok_r(NULL, " \t", &save)) != NULL)
+	while (rc == 0 && (tok = strtok_r(NULL, " \t", &save)) != NULL) {
+		char *copy = xstrdup(tok);
+
 		if (sched_kv(p, &r, tok) == -1)
 			rc = conf_perr(p, "%s: bad parameter \"%s\"", d->name,
-			    tok);
+			    copy);
+		free(copy);
+	}
 	if (rc == 0 && r.max < r.first)
 		rc = conf_perr(p, "%s: max is smaller than first", d->name);
 	free(buf);
