@@ -32,6 +32,9 @@ struct acctw_file {
 	int64_t		 delete_after;	/* seconds; 0 = 8d; -1 = never */
 	int		 iso_times;	/* 1 (default) or 0 = time_t */
 	int		 sync;		/* fdatasync after each batch */
+	/* Extension: bytes of formatted records buffered for this file
+	 * before new records are dropped (counted, logged); 0 = 512M. */
+	uint64_t	 max_pending;
 };
 
 /* One event. Times are unix seconds; string fields NULL = empty. */
@@ -40,6 +43,20 @@ struct acct_event {
 	int64_t		 time_logged;
 	int64_t		 time_queued;
 	const char	*v[ACCT_F__COUNT];	/* other fields by enum acct_field */
+	/* Extension: the message's header block (RFC 5322, CRLF or LF) for
+	 * header_X columns; NULL = those columns are empty. Borrowed. */
+	const char	*hdrs;
+	size_t		 hdrs_len;
+};
+
+/* Extension: counters since acctw_open, summed over files (a record
+ * written to two files counts twice). */
+struct acctw_stats {
+	uint64_t	 queued;	/* accepted into a buffer */
+	uint64_t	 written;	/* handed to write(2) successfully */
+	uint64_t	 dropped;	/* refused: buffer past max_pending, or
+					 * unwritable at close */
+	uint64_t	 files;		/* files started (incl. the first) */
 };
 
 /* NULL with err "path: message" on a bad field list or unwritable file. */
@@ -51,6 +68,8 @@ void acctw_write(struct acctw *w, const struct acct_event *ev);
 void acctw_rotate(struct acctw *w);
 /* Wait until everything queued so far is written (tests, shutdown). */
 void acctw_flush(struct acctw *w);
+/* Extension: copy the counters (thread-safe). */
+void acctw_get_stats(struct acctw *w, struct acctw_stats *st);
 /* Flush, stop the thread, close. NULL is a no-op. */
 void acctw_close(struct acctw *w);
 
