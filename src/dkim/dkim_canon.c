@@ -51,31 +51,34 @@ canon_header_relaxed(const char *f, size_t len, struct sbuf *out)
 	const char *colon = memchr(f, ':', len);
 	size_t nlen = colon ? (size_t)(colon - f) : len, i;
 	int wsp = 0, started = 0;
+	char *o;
 
 	while (nlen > 0 && canon_is_wsp(f[nlen - 1]))
 		nlen--;
-	sbuf_reserve(out, len + 1);
+	sbuf_reserve(out, len + 1);	/* output is never longer */
+	o = out->p + out->len;
 	for (i = 0; i < nlen; i++)
-		out->p[out->len++] = canon_lower(f[i]);
-	out->p[out->len] = '\0';
-	if (colon == NULL)
-		return;
-	sbuf_putc(out, ':');
-	for (i = (size_t)(colon - f) + 1; i < len; i++) {
-		char c = f[i];
+		*o++ = canon_lower(f[i]);
+	if (colon != NULL) {
+		*o++ = ':';
+		for (i = (size_t)(colon - f) + 1; i < len; i++) {
+			char c = f[i];
 
-		if (c == '\r' || c == '\n')
-			continue;
-		if (canon_is_wsp(c)) {
-			wsp = 1;
-			continue;
+			if (c == '\r' || c == '\n')
+				continue;
+			if (canon_is_wsp(c)) {
+				wsp = 1;
+				continue;
+			}
+			if (wsp && started)
+				*o++ = ' ';
+			wsp = 0;
+			started = 1;
+			*o++ = c;
 		}
-		if (wsp && started)
-			sbuf_putc(out, ' ');
-		wsp = 0;
-		started = 1;
-		sbuf_putc(out, c);
 	}
+	out->len = (size_t)(o - out->p);
+	out->p[out->len] = '\0';
 }
 
 void
@@ -124,9 +127,9 @@ body_out(struct dkim_body_canon *bc, const char *p, size_t n)
 	}
 }
 
-/* A content byte: blank lines before it were not trailing after all. */
+/* Content bytes: blank lines before them were not trailing after all. */
 static void
-body_content(struct dkim_body_canon *bc, char c)
+body_content(struct dkim_body_canon *bc, const char *p, size_t n)
 {
 	if (!bc->in_line) {
 		for (; bc->blank > 0; bc->blank--)
@@ -137,7 +140,7 @@ body_content(struct dkim_body_canon *bc, char c)
 		body_out(bc, " ", 1);
 		bc->pending_wsp = 0;
 	}
-	body_out(bc, &c, 1);
+	body_out(bc, p, n);
 }
 
 static void
@@ -151,6 +154,18 @@ body_end_line(struct dkim_body_canon *bc)
 	bc->pending_wsp = 0;
 }
 
+/* Length of the run at p that needs no special handling. */
+static size_t
+body_plain_run(const char *p, size_t len, int relaxed)
+{
+	size_t i = 0;
+
+	while (i < len && p[i] != '\r' && p[i] != '\n' &&
+	    !(relaxed && canon_is_wsp(p[i])))
+		i++;
+	return i;
+}
+
 void
 dkim_body_canon_update(struct dkim_body_canon *bc, const char *data,
     size_t len)
@@ -159,6 +174,7 @@ dkim_body_canon_update(struct dkim_body_canon *bc, const char *data,
 
 	for (size_t i = 0; i < len; i++) {
 		char c = data[i];
+		size_t run;
 
 		if (bc->pending_cr) {
 			bc->pending_cr = 0;
@@ -166,7 +182,7 @@ dkim_body_canon_update(struct dkim_body_canon *bc, const char *data,
 				body_end_line(bc);
 				continue;
 			}
-			body_content(bc, '\r');
+			body_content(bc, "\r", 1);
 		}
 		if (c == '\r')
 			bc->pending_cr = 1;
@@ -174,8 +190,11 @@ dkim_body_canon_update(struct dkim_body_canon *bc, const char *data,
 			body_end_line(bc);
 		else if (relaxed && canon_is_wsp(c))
 			bc->pending_wsp = 1;
-		else
-			body_content(bc, c);
+		else {
+			run = body_plain_run(data + i, len - i, relaxed);
+			body_content(bc, data + i, run);
+			i += run - 1;
+		}
 	}
 }
 
@@ -184,7 +203,7 @@ dkim_body_canon_final(struct dkim_body_canon *bc)
 {
 	if (bc->pending_cr) {
 		bc->pending_cr = 0;
-		body_content(bc, '\r');
+		body_content(bc, "\r", 1);
 	}
 	if (bc->in_line)
 		body_end_line(bc);

@@ -10,6 +10,7 @@
  * Ed25519 as PureEdDSA over the 32 digest bytes, RFC 8463 §3).
  * Ownership: all OpenSSL objects are freed before returning.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,47 @@
 #include "dkim/dkim_canon.h"
 #include "dkim/dkim_int.h"
 #include "lib/xmalloc.h"
+
+static EVP_MD *hash_sha256;
+static pthread_once_t hash_once = PTHREAD_ONCE_INIT;
+
+static void
+hash_fetch(void)
+{
+	hash_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *
+dkim_sha256(void)
+{
+	pthread_once(&hash_once, hash_fetch);
+	return hash_sha256;
+}
+
+int
+dkim_key_prepare(struct dkim_key *k, char *err, size_t errlen)
+{
+	int ok;
+
+	if (k->alg == DKIM_ALG_ED25519_SHA256)
+		ok = (k->ed_tmpl = EVP_MD_CTX_new()) != NULL &&
+		    EVP_DigestSignInit(k->ed_tmpl, NULL, NULL, NULL,
+		    k->pkey) == 1;
+	else
+		ok = (k->rsa_tmpl = EVP_PKEY_CTX_new(k->pkey, NULL)) != NULL &&
+		    EVP_PKEY_sign_init(k->rsa_tmpl) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_padding(k->rsa_tmpl,
+		    RSA_PKCS1_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(k->rsa_tmpl,
+		    dkim_sha256()) == 1;
+	if (!ok) {
+		snprintf(err, errlen, "dkim: cannot prepare %s signing for "
+		    "%s/%s", dkim_alg_name(k->alg), k->domain, k->selector);
+		dkim_ossl_err(err, errlen);
+		return -1;
+	}
+	return 0;
+}
 
 void
 dkim_base64(struct sbuf *out, const unsigned char *data, size_t len)
@@ -55,7 +97,7 @@ dkim_body_hash(enum dkim_canon c, const char *body, size_t len,
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
-	if (s.ctx == NULL || EVP_DigestInit_ex(s.ctx, EVP_sha256(), NULL) != 1)
+	if (s.ctx == NULL || EVP_DigestInit_ex(s.ctx, dkim_sha256(), NULL) != 1)
 		s.ok = 0;
 	dkim_body_canon_init(bc, c, hash_emit, &s);
 	dkim_body_canon_update(bc, body, len);
@@ -73,36 +115,37 @@ dkim_body_hash(enum dkim_canon c, const char *body, size_t len,
 	return 0;
 }
 
-/* SHA-256 of the canonical header data (RFC 6376 §3.7 step 2). */
+/* SHA-256 of the canonical header data (RFC 6376 §3.7 step 2), fed to
+ * the digest in one update. */
 static int
 hash_headers(EVP_MD_CTX *ctx, enum dkim_canon c, const struct dkim_hdr *h,
     const char *hlist, const char *sighdr)
 {
 	unsigned char *used = xcalloc(h->n ? h->n : 1, 1);
 	struct sbuf b;
-	int ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+	int ok;
 
 	sbuf_init(&b);
-	for (const char *p = hlist; ok && *p != '\0';) {
+	sbuf_reserve(&b, 2048);
+	for (const char *p = hlist; *p != '\0';) {
 		size_t n = strcspn(p, ":");
 		long i = dkim_hdr_select(h, p, n, used);
 
 		if (i >= 0) {
-			sbuf_reset(&b);
 			dkim_canon_header(c, h->f[i].p, h->f[i].len, &b);
 			sbuf_put(&b, "\r\n", 2);
-			ok = EVP_DigestUpdate(ctx, b.p, b.len) == 1;
 		}
 		p += n + (p[n] == ':');
 	}
-	sbuf_reset(&b);
 	dkim_canon_header(c, sighdr, strlen(sighdr), &b);
-	ok = ok && EVP_DigestUpdate(ctx, b.p, b.len) == 1;
+	ok = EVP_DigestInit_ex(ctx, dkim_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, b.p, b.len) == 1;
 	sbuf_fini(&b);
 	free(used);
 	return ok ? 0 : -1;
 }
 
+/* Sign with a private copy of the key's prepared context. */
 static int
 sign_digest(const struct dkim_key *k, const unsigned char *md, size_t mdlen,
     unsigned char *sig, size_t *siglen)
@@ -113,13 +156,10 @@ sign_digest(const struct dkim_key *k, const unsigned char *md, size_t mdlen,
 
 	if (k->alg == DKIM_ALG_ED25519_SHA256) {
 		ok = (mctx = EVP_MD_CTX_new()) != NULL &&
-		    EVP_DigestSignInit(mctx, NULL, NULL, NULL, k->pkey) == 1 &&
+		    EVP_MD_CTX_copy_ex(mctx, k->ed_tmpl) == 1 &&
 		    EVP_DigestSign(mctx, sig, siglen, md, mdlen) == 1;
 	} else {
-		ok = (pctx = EVP_PKEY_CTX_new(k->pkey, NULL)) != NULL &&
-		    EVP_PKEY_sign_init(pctx) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1 &&
+		ok = (pctx = EVP_PKEY_CTX_dup(k->rsa_tmpl)) != NULL &&
 		    EVP_PKEY_sign(pctx, sig, siglen, md, mdlen) == 1;
 	}
 	EVP_MD_CTX_free(mctx);

@@ -20,6 +20,10 @@ struct dkim_key {
 	int		 bits;
 	char		*selector;
 	char		*domain;
+	/* Signing contexts prepared at load (fetches done once); each
+	 * signature works on a private copy, so the key stays read-only. */
+	EVP_MD_CTX	*ed_tmpl;	/* Ed25519: DigestSignInit done */
+	EVP_PKEY_CTX	*rsa_tmpl;	/* RSA: sign_init, PKCS#1, SHA-256 */
 };
 
 #define DKIM_RSA_MIN_BITS 1024
@@ -27,6 +31,10 @@ struct dkim_key {
 #define DKIM_FOLD_WIDTH 78
 
 const char *dkim_alg_name(enum dkim_alg a);
+/* SHA-256, fetched once per process (NULL only if OpenSSL is broken). */
+const EVP_MD *dkim_sha256(void);
+/* Prepare k->ed_tmpl / k->rsa_tmpl. Returns 0, or -1 with err set. */
+int dkim_key_prepare(struct dkim_key *k, char *err, size_t errlen);
 /* Selector / domain syntax check (letters, digits, '-', '_', '.'). */
 int dkim_name_ok(const char *s);
 /* Append base64 (no line breaks) of data to out. */

@@ -146,6 +146,10 @@ dkim_key_load(const char *path, const char *selector, const char *domain,
 	}
 	k->selector = xstrdup(selector);
 	k->domain = xstrdup(domain);
+	if (dkim_key_prepare(k, err, errlen) == -1) {
+		dkim_key_free(k);
+		return NULL;
+	}
 	return k;
 }
 
@@ -154,6 +158,8 @@ dkim_key_free(struct dkim_key *k)
 {
 	if (k == NULL)
 		return;
+	EVP_MD_CTX_free(k->ed_tmpl);
+	EVP_PKEY_CTX_free(k->rsa_tmpl);
 	EVP_PKEY_free(k->pkey);
 	free(k->selector);
 	free(k->domain);

@@ -44,10 +44,20 @@ fold_word(struct fold *f, const char *w, size_t n, int sp)
 static void
 fold_tag(struct fold *f, const char *tag, const char *val)
 {
-	char *w = xasprintf("%s=%s;", tag, val);
+	size_t tl = strlen(tag), vl = strlen(val), n = tl + vl + 2;
 
-	fold_word(f, w, strlen(w), 1);
-	free(w);
+	if (f->col + n + 1 > DKIM_FOLD_WIDTH && f->col > 1) {
+		sbuf_put(f->b, "\r\n ", 3);
+		f->col = 1;
+	} else {
+		sbuf_putc(f->b, ' ');
+		f->col++;
+	}
+	sbuf_put(f->b, tag, tl);
+	sbuf_putc(f->b, '=');
+	sbuf_put(f->b, val, vl);
+	sbuf_putc(f->b, ';');
+	f->col += n;
 }
 
 /* h=: the list may be folded after any ':' (RFC 6376 §3.5 sig-h-tag). */
