@@ -69,7 +69,7 @@ an_diag_token(const char *w, size_t n, int first)
 		colons += c == ':';
 		at += c == '@';
 	}
-	if (at && n > 2)
+	if (at && n > 2 && memmem(w, n, "://", 3) == NULL)
 		return "<email>";
 	if (digits == 0)
 		return NULL;
@@ -135,6 +135,16 @@ an_diag_normalise(const char *d, size_t len, char *out, size_t cap)
 			n = 3;			/* "421-4.7.0" */
 		while (n > 1 && strchr(".:-/=", d[i + n - 1]) != NULL)
 			n--;			/* trailing punctuation */
+		const char *url = memmem(d + i, n, "://", 3), *sl;
+		if (url && (sl = memchr(url + 3, '/', (size_t)(d + i + n -
+		    url - 3))) != NULL) {
+			/* URL: keep scheme and host, drop the variable path. */
+			o = an_put(out, o, lim, d + i, (size_t)(sl - d - i));
+			o = an_put(out, o, lim, "/...", 4);
+			i += n;
+			first = 0;
+			continue;
+		}
 		rep = an_diag_token(d + i, n, first);
 		o = rep ? an_put(out, o, lim, rep, strlen(rep)) :
 		    an_put(out, o, lim, d + i, n);

@@ -76,6 +76,7 @@ an_opts_usage(FILE *f)
 "          min-volume (100)  --expect-ip IP (must be delivering)\n"
 "          exit status 3 when a critical alert fires\n"
 "Other:    --threads N  --progress/--no-progress  --max-keys N\n"
+"          --split-min BYTES (split plain files larger than this, 32M)\n"
 "Watch:    --interval SEC (10)  --window DUR (15m)  --exit-after SEC\n"
 "          --from-start (read the existing file first)\n");
 }
@@ -98,6 +99,7 @@ an_opts_init(struct an_opts *o)
 	o->th.min_volume = 100;
 	o->progress = -1;
 	o->max_keys = 1000000;
+	o->split_min = (size_t)32 << 20;
 	o->interval = 10;
 	o->window = 900;
 }
@@ -300,7 +302,7 @@ enum {
 	AN_O_DOMAIN, AN_O_ISP, AN_O_IP, AN_O_VMTA, AN_O_JOB, AN_O_TYPE,
 	AN_O_TOP, AN_O_BUCKET, AN_O_DPREFIX, AN_O_ISPMAP, AN_O_THRESH,
 	AN_O_EXPECT, AN_O_THREADS, AN_O_PROG, AN_O_NOPROG, AN_O_MAXKEYS,
-	AN_O_SECTION, AN_O_INTERVAL, AN_O_WINDOW, AN_O_EXIT, AN_O_FROMSTART,
+	AN_O_SECTION, AN_O_SPLITMIN, AN_O_INTERVAL, AN_O_WINDOW, AN_O_EXIT, AN_O_FROMSTART,
 };
 
 static const struct option an_longopts[] = {
@@ -326,6 +328,7 @@ static const struct option an_longopts[] = {
 	{ "no-progress", no_argument, NULL, AN_O_NOPROG },
 	{ "max-keys", required_argument, NULL, AN_O_MAXKEYS },
 	{ "section", required_argument, NULL, AN_O_SECTION },
+	{ "split-min", required_argument, NULL, AN_O_SPLITMIN },
 	{ "interval", required_argument, NULL, AN_O_INTERVAL },
 	{ "window", required_argument, NULL, AN_O_WINDOW },
 	{ "exit-after", required_argument, NULL, AN_O_EXIT },
@@ -388,6 +391,11 @@ an_opt_one(struct an_opts *o, int c, const char *arg)
 		if (an_opt_int(arg, 1, 16, &v) != 0)
 			return -1;
 		o->threads = (int)v;
+		return 0;
+	case AN_O_SPLITMIN:
+		if (an_opt_int(arg, 1, LONG_MAX, &v) != 0)
+			return -1;
+		o->split_min = (size_t)v;
 		return 0;
 	case AN_O_MAXKEYS:
 		if (an_opt_int(arg, 10, INT_MAX, &v) != 0)

@@ -52,6 +52,7 @@ struct an_opts {
 	struct an_thresholds th;
 	int		 progress;		/* -1 auto, 0 off, 1 on */
 	size_t		 max_keys;
+	size_t		 split_min;		/* split plain files above */
 	/* watch */
 	double		 interval;
 	int64_t		 window;

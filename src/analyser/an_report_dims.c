@@ -190,17 +190,23 @@ an_tab_domains(struct an_table *t, const struct an_agg *a)
 	free(ix);
 }
 
+/* ISP x IP rows: ISPs by volume, then IPs by volume. */
 static int
 an_cmp_matrix(const void *pa, const void *pb, void *arg)
 {
-	const struct an_htab *h = arg;
+	const struct an_agg *a = arg;
+	const struct an_htab *h = &a->ispip;
 	size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
-	unsigned char ka = (unsigned char)h->ents[ia].key[0];
-	unsigned char kb = (unsigned char)h->ents[ib].key[0];
+	int ka = (unsigned char)h->ents[ia].key[0] - 1;
+	int kb = (unsigned char)h->ents[ib].key[0] - 1;
 	int r;
 
-	if (ka != kb)
-		return ka < kb ? -1 : 1;
+	ka = ka >= 0 && ka < AN_ISP_MAX ? ka : 0;
+	kb = kb >= 0 && kb < AN_ISP_MAX ? kb : 0;
+	if (ka != kb) {
+		r = an_counts_cmp(&a->isp[ka], &a->isp[kb]);
+		return r ? r : (ka < kb ? -1 : 1);
+	}
 	r = an_counts_cmp(an_htab_val(h, ia), an_htab_val(h, ib));
 	return r ? r : strcmp(h->ents[ia].key, h->ents[ib].key);
 }
@@ -217,10 +223,12 @@ an_tab_matrix(struct an_table *t, const struct an_agg *a)
 	an_cols_counts(t);
 	for (size_t i = 0; i < h->n; i++)
 		ix[i] = i;
-	qsort_r(ix, h->n, sizeof(*ix), an_cmp_matrix, (void *)h);
+	qsort_r(ix, h->n, sizeof(*ix), an_cmp_matrix, (void *)a);
 	for (size_t i = 0; i < h->n; i++) {
 		const struct an_hent *e = &h->ents[ix[i]];
 		int isp = (unsigned char)e->key[0] - 1;
+		if (an_attempts(an_htab_val(h, ix[i])) == 0)
+			continue;	/* tq-only rows (0.0.0.0) */
 		an_table_row(t);
 		an_table_set_str(t, 0, isp >= 0 && isp < a->ctx->isps->n ?
 		    a->ctx->isps->names[isp] : "?");

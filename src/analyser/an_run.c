@@ -19,7 +19,6 @@
 #include "lib/xmalloc.h"
 
 #define AN_WIN		(16u << 20)	/* mmap feed window */
-#define AN_SPLIT_MIN	(32u << 20)	/* split plain files above this */
 #define AN_STREAM_BUF	(4u << 20)
 
 struct an_job {
@@ -203,9 +202,9 @@ an_next_line(const char *base, size_t len, size_t x)
 
 static void
 an_jobs_mmap(struct an_job **v, size_t *n, const char *file, const char *base,
-    size_t len, int threads)
+    size_t len, int threads, size_t split_min)
 {
-	size_t nchunks = len >= AN_SPLIT_MIN && threads > 1 ? (size_t)threads : 1;
+	size_t nchunks = len >= split_min && threads > 1 ? (size_t)threads : 1;
 	size_t first_end = an_next_line(base, len, 0), start = 0;
 	struct an_hdr h;
 	int have_h = 0;
@@ -241,7 +240,7 @@ an_jobs_mmap(struct an_job **v, size_t *n, const char *file, const char *base,
 /* Add the jobs of one input; -1 if it cannot be opened. */
 static int
 an_jobs_add(struct an_job **v, size_t *n, const char *file, int threads,
-    uint64_t *total)
+    size_t split_min, uint64_t *total)
 {
 	struct stat sb;
 	unsigned char mg[4];
@@ -279,7 +278,7 @@ an_jobs_add(struct an_job **v, size_t *n, const char *file, int threads,
 		return -1;
 	}
 	madvise(m, (size_t)sb.st_size, MADV_SEQUENTIAL | MADV_WILLNEED);
-	an_jobs_mmap(v, n, file, m, (size_t)sb.st_size, threads);
+	an_jobs_mmap(v, n, file, m, (size_t)sb.st_size, threads, split_min);
 	return 0;
 }
 
@@ -368,7 +367,7 @@ an_run(const struct an_ctx *ctx, struct an_agg *out, struct an_run_stats *st)
 	pl.ctx = ctx;
 	for (size_t i = 0; i < o->nfiles; i++)
 		if (an_jobs_add(&pl.jobs, &pl.njobs, o->files[i], nth,
-		    &pl.total_bytes) != 0)
+		    o->split_min, &pl.total_bytes) != 0)
 			st->io_errors = 1;
 	if ((size_t)nth > pl.njobs)
 		nth = pl.njobs ? (int)pl.njobs : 1;

@@ -270,7 +270,8 @@ an_table_json(const struct an_table *t, struct json *j)
 				json_str(j, v->s);
 			else if (isnan(v->d))
 				json_null(j);
-			else if (t->cols[c].kind == AN_C_INT)
+			else if (t->cols[c].kind == AN_C_INT ||
+			    (v->d == floor(v->d) && fabs(v->d) < 9e15))
 				json_int(j, (int64_t)v->d);
 			else
 				json_double(j, round(v->d * 10000) / 10000);
