@@ -89,6 +89,7 @@ struct smtpd_session {
 	enum smtpd_auth_step	 auth_step;
 	int			 esmtp, tls, in_process, want_free, paused;
 	int			 skip_line;	/* inside an over-long command */
+	int			 eof;		/* peer half-closed during a submit */
 	int			 nerrors;
 	char			 peer_ip[SMTPD_IPSTR];
 	char			 local_ip[SMTPD_IPSTR];

@@ -267,7 +267,10 @@ session_process(struct smtpd_session *s)
 	if (s->want_free) {
 		s->want_free = 0;
 		smtpd_session_drop(s);
-	} else if (s->state == SMTPD_S_CLOSING)
+	} else if (s->eof && (s->state == SMTPD_S_CMD ||
+	    s->state == SMTPD_S_AUTH || s->state == SMTPD_S_DATA))
+		smtpd_session_close(s, NULL);	/* input exhausted */
+	else if (s->state == SMTPD_S_CLOSING)
 		session_check_flushed(s);
 }
 
@@ -339,6 +342,13 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 	    s->state == SMTPD_S_DATA)) {
 		log_debug("smtpd: timeout from %s", s->peer_ip);
 		smtpd_session_close(s, "421 4.4.2 Error: timeout exceeded");
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && s->state == SMTPD_S_SUBMIT) {
+		/* Half-close after pipelining (e.g. "." QUIT): still answer
+		 * the message and run what is buffered, then close. */
+		s->eof = 1;
+		bufferevent_disable(s->bev, EV_READ);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR)
@@ -476,7 +486,8 @@ smtpd_submit_done(struct smtpd_submit *t, int code, const char *reply)
 	sbuf_reset(&s->data);
 	s->state = SMTPD_S_CMD;
 	smtpd_session_set_timeout(s, s->srv->p.cmd_timeout);
-	bufferevent_enable(s->bev, EV_READ);
+	if (!s->eof)
+		bufferevent_enable(s->bev, EV_READ);
 	if (!s->in_process)
 		session_process(s);
 }

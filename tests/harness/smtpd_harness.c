@@ -4,7 +4,8 @@
  * every submitted message to --dir as msg-<n>.env (envelope, "key: value"
  * lines) and msg-<n>.eml (data), the .env renamed into place last so a
  * reader never sees a half-written pair. Answers 250, or 452 with
- * --fail-submit, optionally after --submit-delay-ms. Exits on SIGTERM or
+ * --fail-submit, optionally after --submit-delay-ms; --discard stores
+ * nothing (for measuring the server alone). Exits on SIGTERM or
  * SIGINT, or after --max-seconds (default 60) so a forgotten harness never
  * outlives its test.
  * Used only by tests/integration/test_smtpd*.py.
@@ -31,6 +32,7 @@ struct harness {
 	char			**users;	/* "user:pass" */
 	int			 nusers;
 	int			 fail_submit;
+	int			 discard;	/* benchmark: store nothing */
 	int			 delay_ms;
 	unsigned long		 seq;
 	struct pending		*pending;	/* delayed answers */
@@ -146,7 +148,9 @@ harness_submit(const struct smtpd_msg *m, struct smtpd_submit *t, void *arg)
 	struct pending *p;
 	struct timeval tv;
 
-	if (!h->fail_submit && save_msg(h, m) < 0) {
+	if (h->discard)
+		h->seq++;
+	else if (!h->fail_submit && save_msg(h, m) < 0) {
 		log_warn("harness: cannot save message");
 		smtpd_submit_done(t, 451, "4.3.0 Cannot save message");
 		return;
@@ -193,7 +197,7 @@ enum {
 	O_TIMEOUT, O_DTIMEOUT, O_PXV, O_PXJ, O_JOBHDR, O_DEFVMTA, O_NORECV,
 	O_HIDE, O_MSGID, O_DATE, O_MAXRCPT, O_MAXERR, O_MAXLINE, O_MAXDLINE,
 	O_FAIL, O_DELAY, O_NOSERVICE, O_DIR, O_MAXSEC, O_HOST, O_NOTLS,
-	O_PORT,
+	O_PORT, O_DISCARD,
 };
 
 static const struct option longopts[] = {
@@ -226,6 +230,7 @@ static const struct option longopts[] = {
 	{ "hostname", required_argument, NULL, O_HOST },
 	{ "no-starttls", no_argument, NULL, O_NOTLS },
 	{ "port", required_argument, NULL, O_PORT },
+	{ "discard", no_argument, NULL, O_DISCARD },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -273,6 +278,7 @@ parse_opt(int c, struct harness *h, struct smtpd_params *p, struct opts *o)
 	case O_HOST: p->hostname = optarg; break;
 	case O_NOTLS: h->pol.allow_starttls = 0; break;
 	case O_PORT: o->port = atoi(optarg); break;
+	case O_DISCARD: h->discard = 1; break;
 	default:
 		fprintf(stderr, "usage: smtpd-harness --dir DIR [options]\n");
 		exit(2);

@@ -16,6 +16,7 @@ import signal
 import smtplib
 import socket
 import ssl
+import struct
 import subprocess
 import time
 
@@ -525,6 +526,10 @@ def test_client_gone_during_submit(harness, client):
     c = client(h.port)
     c.start_tx()
     c.send(b"Subject: bye\r\n\r\nbody\r\n.\r\n")
+    time.sleep(0.1)
+    # Abortive close (RST): the server sees an error, not a half-close.
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                      struct.pack("ii", 1, 0))
     c.close()
     time.sleep(0.8)
     d = client(h.port)
@@ -533,6 +538,19 @@ def test_client_gone_during_submit(harness, client):
     assert d.reply()[0] == 250
     assert len(h.messages()) == 2
     assert h.proc.poll() is None
+
+
+def test_half_close_after_pipelined_quit(harness, client):
+    """'.' and QUIT pipelined, then shutdown(SHUT_WR): both still answered."""
+    h = harness("--relay", "--submit-delay-ms", "300")
+    c = client(h.port)
+    c.start_tx()
+    c.send(b"Subject: hc\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+    c.sock.shutdown(socket.SHUT_WR)
+    assert c.reply()[0] == 250
+    assert c.reply() == (221, ["2.0.0 Bye"])
+    assert c.closed()
+    assert len(h.messages()) == 1
 
 
 # ---------------------------------------------------------------- headers
