@@ -12,6 +12,24 @@
  * policy per connection and takes finished messages through submit(),
  * answering later with smtpd_submit_done() (group commit is asynchronous).
  * Callbacks run on the loop thread.
+ *
+ * Protocol choices (tested in tests/integration/test_smtpd.py):
+ *  - bare CR / bare LF / NUL in a command line: "500 5.5.2", not executed;
+ *    command line longer than max_line: "500 5.5.2 Line too long".
+ *  - bare CR / bare LF / NUL / a line longer than max_data_line in DATA:
+ *    the message is read up to the real CRLF.CRLF and refused with
+ *    "554 5.6.0 ..." (RFC 3463 "other or undefined media error"; chosen
+ *    over 550 5.6.11 because every client knows X.6.0). Size over
+ *    max_message_size: "552 5.3.4" after the end of data.
+ *  - message text sent before our 354 (pipelined DATA): "554 5.5.0" and
+ *    the connection is closed (Postfix's mitigation, smtpsmug
+ *    "pipelining"). Commands pipelined after the final dot are run in
+ *    order after the reply to the message.
+ *  - input pipelined after STARTTLS is discarded (CVE-2011-0411 class).
+ *  - timeouts: "421 4.4.2"; too many connections: "421 4.3.2"; max_errors
+ *    failed commands: "421 4.7.0"; then close.
+ *  - RCPT: empty path refused; only SIZE, BODY=7BIT|8BITMIME, RET, ENVID,
+ *    AUTH (MAIL) and NOTIFY, ORCPT (RCPT) accepted, once each (555 else).
  */
 #ifndef SLUICE_SMTPD_H
 #define SLUICE_SMTPD_H
@@ -33,7 +51,12 @@ struct smtpd_listener {
 	const char	*source;	/* named <source> (source=NAME) or NULL */
 };
 
-/* Per-connection policy, from the matching <source> (see conf). */
+/*
+ * Per-connection policy, from the matching <source> (see conf). Before
+ * cbs->policy() runs the struct is pre-filled with the PowerMTA defaults:
+ * smtp_service 1, allow_starttls 1, add_received_header 1, all else 0.
+ * String pointers must stay valid for the connection's lifetime.
+ */
 struct smtpd_policy {
 	int		 smtp_service;		/* 0: 554 5.7.1 at greeting */
 	int		 always_allow_relaying;
@@ -63,8 +86,9 @@ struct smtpd_params {
 };
 
 struct smtpd_rcpt {
-	const char	*addr;
-	const char	*orcpt;
+	const char	*addr;			/* wire form, no brackets */
+	const char	*orcpt;			/* "addr-type;decoded xtext"
+						 * e.g. "rfc822;a+b@x", or NULL */
 	uint8_t		 notify;		/* SPOOL_NOTIFY_* bits */
 };
 
@@ -76,11 +100,12 @@ struct smtpd_msg {
 	uint16_t		 local_port;
 	const char		*auth_user;	/* NULL if not authenticated */
 	const char		*mail_from;	/* "" = null sender */
-	const char		*envid;
-	int			 ret_full;
+	const char		*envid;		/* xtext-decoded, or NULL */
+	int			 ret_full;	/* RET=FULL (0: HDRS/unset) */
 	size_t			 nrcpt;
 	const struct smtpd_rcpt	*rcpts;
-	const char		*vmta;		/* X-Virtual-MTA or default */
+	const char		*vmta;		/* X-Virtual-MTA or default,
+						 * NULL if neither */
 	const char		*job_id;	/* X-Job value or NULL */
 	const char		*data;		/* final bytes: CRLF, unstuffed,
 						 * X- headers stripped, Received
@@ -95,7 +120,11 @@ struct smtpd_cbs {
 		    void *arg);
 	/* AUTH: 1 if user/password are valid. */
 	int	(*auth)(const char *user, const char *pass, void *arg);
-	/* A message is complete; answer with smtpd_submit_done(). */
+	/*
+	 * A message is complete; answer with smtpd_submit_done(). m and
+	 * everything it points to stay valid until that call. No input of
+	 * the session is processed meanwhile.
+	 */
 	void	(*submit)(const struct smtpd_msg *m, struct smtpd_submit *t,
 		    void *arg);
 };

@@ -18,6 +18,12 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "smtpd/smtpd_int.h"
+#include "spool/spool.h"
+
+_Static_assert(SMTPD_NOTIFY_NEVER == SPOOL_NOTIFY_NEVER &&
+    SMTPD_NOTIFY_SUCCESS == SPOOL_NOTIFY_SUCCESS &&
+    SMTPD_NOTIFY_FAILURE == SPOOL_NOTIFY_FAILURE &&
+    SMTPD_NOTIFY_DELAY == SPOOL_NOTIFY_DELAY, "NOTIFY bits must match");
 
 struct smtpd_cmd_def {
 	enum smtpd_cmd	 cmd;
