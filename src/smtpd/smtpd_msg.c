@@ -43,11 +43,11 @@ msg_received(struct smtpd_session *s, const char *date, char *buf,
 	const char *host = s->srv->hostname;
 
 	if (s->pol.hide_message_source)
-		snprintf(buf, len, "Received: by %s (Sluice) with %s;\r\n"
+		snprintf(buf, len, "Received: by %.255s (Sluice) with %s;\r\n"
 		    "\t%s\r\n", host, msg_protocol(s), date);
 	else
-		snprintf(buf, len, "Received: from %s ([%s])\r\n"
-		    "\tby %s (Sluice) with %s;\r\n\t%s\r\n",
+		snprintf(buf, len, "Received: from %.255s ([%s])\r\n"
+		    "\tby %.255s (Sluice) with %s;\r\n\t%s\r\n",
 		    s->helo ? s->helo : "unknown", s->peer_ip, host,
 		    msg_protocol(s), date);
 }

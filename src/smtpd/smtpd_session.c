@@ -182,6 +182,18 @@ smtpd_session_close(struct smtpd_session *s, const char *line)
 		session_check_flushed(s);
 }
 
+/* A refused line; it also ends an AUTH exchange. Returns -1. */
+static int
+session_bad_line(struct smtpd_session *s, const char *reply)
+{
+	if (s->state == SMTPD_S_AUTH) {
+		s->state = SMTPD_S_CMD;
+		s->auth_step = SMTPD_AUTH_NONE;
+	}
+	smtpd_cmd_error(s, reply);
+	return -1;
+}
+
 /*
  * Read one command line into s->line. Returns 1 for a line, 0 when more
  * input is needed, -1 when a bad line was consumed (already answered).
@@ -194,15 +206,14 @@ session_getline(struct smtpd_session *s, struct evbuffer *in)
 	const char *p;
 
 	ptr = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+	if (ptr.pos < 0 && len <= max && !s->skip_line)
+		return 0;
 	if (ptr.pos < 0) {
-		if (len <= max && !s->skip_line)
-			return 0;
 		evbuffer_drain(in, len);
 		if (s->skip_line)
 			return 0;
 		s->skip_line = 1;
-		smtpd_cmd_error(s, "500 5.5.2 Line too long");
-		return -1;
+		return session_bad_line(s, "500 5.5.2 Line too long");
 	}
 	n = (size_t)ptr.pos + 1;
 	if (s->skip_line || n > max) {
@@ -211,16 +222,14 @@ session_getline(struct smtpd_session *s, struct evbuffer *in)
 			s->skip_line = 0;
 			return -1;
 		}
-		smtpd_cmd_error(s, "500 5.5.2 Line too long");
-		return -1;
+		return session_bad_line(s, "500 5.5.2 Line too long");
 	}
 	p = (const char *)evbuffer_pullup(in, n);
 	if (n < 2 || p[n - 2] != '\r' || memchr(p, '\r', n - 2) ||
 	    memchr(p, '\0', n - 2)) {
 		evbuffer_drain(in, n);
-		smtpd_cmd_error(s, "500 5.5.2 Syntax error: bare CR, bare LF or "
-		    "NUL in command line");
-		return -1;
+		return session_bad_line(s, "500 5.5.2 Syntax error: bare CR, "
+		    "bare LF or NUL in command line");
 	}
 	memcpy(s->line, p, n - 2);
 	s->line[n - 2] = '\0';

@@ -698,6 +698,21 @@ def test_starttls_auth_login_two_steps(harness, cert):
         assert s.docmd("AUTH", "PLAIN AGFsaWNlAHMzY3JldA==")[0] == 503
 
 
+def test_auth_cancel_and_bad_line_end_exchange(harness, cert):
+    h = _tls_harness(harness, cert, "--max-line", "100")
+    with smtplib.SMTP("127.0.0.1", h.port, timeout=10) as s:
+        s.starttls(context=_tls_ctx())
+        s.ehlo("client.test")
+        assert s.docmd("AUTH", "PLAIN")[0] == 334
+        code, msg = s.docmd("*")
+        assert code == 501 and msg.startswith(b"5.0.0")
+        assert s.docmd("NOOP")[0] == 250
+        assert s.docmd("AUTH", "LOGIN")[0] == 334
+        assert s.docmd("x" * 300)[0] == 500  # too long: exchange over
+        assert s.docmd("NOOP")[0] == 250
+        assert s.docmd("AUTH", "CRAM-MD5")[0] == 504
+
+
 def test_swaks_tls_auth(harness, cert):
     h = _tls_harness(harness, cert, "--require-auth")
     r = subprocess.run(
