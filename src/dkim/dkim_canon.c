@@ -63,6 +63,7 @@ canon_header_relaxed(const char *f, size_t len, struct sbuf *out)
 		*o++ = ':';
 		for (i = (size_t)(colon - f) + 1; i < len; i++) {
 			char c = f[i];
+			size_t run = 1;
 
 			if (c == '\r' || c == '\n')
 				continue;
@@ -74,7 +75,11 @@ canon_header_relaxed(const char *f, size_t len, struct sbuf *out)
 				*o++ = ' ';
 			wsp = 0;
 			started = 1;
-			*o++ = c;
+			while (i + run < len && f[i + run] > ' ')
+				run++;		/* copy plain runs in one go */
+			memcpy(o, f + i, run);
+			o += run;
+			i += run - 1;
 		}
 	}
 	out->len = (size_t)(o - out->p);

@@ -89,23 +89,21 @@ hash_emit(void *arg, const void *data, size_t len)
 }
 
 int
-dkim_body_hash(enum dkim_canon c, const char *body, size_t len,
-    struct sbuf *out, char *err, size_t errlen)
+dkim_body_hash(EVP_MD_CTX *md_ctx, enum dkim_canon c, const char *body,
+    size_t len, struct sbuf *out, char *err, size_t errlen)
 {
-	struct dkim_body_canon *bc = xmalloc(sizeof(*bc));
-	struct hash_sink s = { EVP_MD_CTX_new(), 1 };
+	struct dkim_body_canon bc;
+	struct hash_sink s = { md_ctx, 1 };
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
 	if (s.ctx == NULL || EVP_DigestInit_ex(s.ctx, dkim_sha256(), NULL) != 1)
 		s.ok = 0;
-	dkim_body_canon_init(bc, c, hash_emit, &s);
-	dkim_body_canon_update(bc, body, len);
-	dkim_body_canon_final(bc);
+	dkim_body_canon_init(&bc, c, hash_emit, &s);
+	dkim_body_canon_update(&bc, body, len);
+	dkim_body_canon_final(&bc);
 	if (s.ok && EVP_DigestFinal_ex(s.ctx, md, &mdlen) != 1)
 		s.ok = 0;
-	EVP_MD_CTX_free(s.ctx);
-	free(bc);
 	if (!s.ok) {
 		snprintf(err, errlen, "dkim: body hash failed");
 		dkim_ossl_err(err, errlen);
@@ -168,11 +166,10 @@ sign_digest(const struct dkim_key *k, const unsigned char *md, size_t mdlen,
 }
 
 int
-dkim_sign_fields(const struct dkim_key *k, enum dkim_canon c,
-    const struct dkim_hdr *h, const char *hlist, const char *sighdr,
-    struct sbuf *b64, char *err, size_t errlen)
+dkim_sign_fields(EVP_MD_CTX *ctx, const struct dkim_key *k,
+    enum dkim_canon c, const struct dkim_hdr *h, const char *hlist,
+    const char *sighdr, struct sbuf *b64, char *err, size_t errlen)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned char sig[DKIM_RSA_MAX_BITS / 8];
 	unsigned int mdlen = 0;
@@ -181,7 +178,6 @@ dkim_sign_fields(const struct dkim_key *k, enum dkim_canon c,
 
 	ok = ctx != NULL && hash_headers(ctx, c, h, hlist, sighdr) == 0 &&
 	    EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
-	EVP_MD_CTX_free(ctx);
 	if (!ok) {
 		snprintf(err, errlen, "dkim: header hash failed");
 		dkim_ossl_err(err, errlen);

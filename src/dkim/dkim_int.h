@@ -44,9 +44,10 @@ void dkim_ossl_err(char *err, size_t errlen);
 
 /*
  * The body hash (bh=) of a message body with canonicalisation c, as
- * base64 into out. Returns 0, or -1 with err set (OpenSSL failure).
+ * base64 into out, computed with the caller's digest context md (reused
+ * across calls to save provider set-up). Returns 0, or -1 with err set.
  */
-int dkim_body_hash(enum dkim_canon c, const char *body, size_t len,
+int dkim_body_hash(EVP_MD_CTX *md, enum dkim_canon c, const char *body, size_t len,
     struct sbuf *out, char *err, size_t errlen);
 
 /*
@@ -55,9 +56,10 @@ int dkim_body_hash(enum dkim_canon c, const char *body, size_t len,
  * complete "DKIM-Signature: ...b=" text with empty b=, no CRLF) without
  * a trailing CRLF, and sign: rsa-sha256 = RSASSA-PKCS1-v1_5 with SHA-256,
  * ed25519-sha256 = Ed25519 over the SHA-256 digest (RFC 8463 §3). Appends
- * the base64 signature to b64. Returns 0, or -1 with err set.
+ * the base64 signature to b64; md is the caller's digest context.
+ * Returns 0, or -1 with err set.
  */
-int dkim_sign_fields(const struct dkim_key *k, enum dkim_canon c,
+int dkim_sign_fields(EVP_MD_CTX *md, const struct dkim_key *k, enum dkim_canon c,
     const struct dkim_hdr *h, const char *hlist, const char *sighdr,
     struct sbuf *b64, char *err, size_t errlen);
 

@@ -220,12 +220,17 @@ dkim_sign(const struct dkim_sign_params *p, const char *msg, size_t len,
 	struct dkim_hdr h;
 	struct sbuf hlist, bh, out, sig;
 	struct fold f;
+	EVP_MD_CTX *md;
 	int rc = -1;
 
 	if (errlen > 0)
 		err[0] = '\0';
 	if (sign_check(p, err, errlen) == -1)
 		return NULL;
+	if ((md = EVP_MD_CTX_new()) == NULL) {
+		snprintf(err, errlen, "dkim: out of memory (EVP_MD_CTX)");
+		return NULL;
+	}
 	dkim_hdr_parse(&h, msg, len);
 	sbuf_init(&hlist);
 	sbuf_init(&bh);
@@ -235,12 +240,13 @@ dkim_sign(const struct dkim_sign_params *p, const char *msg, size_t len,
 	if (dkim_hdr_count(&h, "from", 4) == 0)
 		snprintf(err, errlen, "dkim: message has no From header");
 	else if (dkim_hdr_list(&h, p->headers, &hlist, err, errlen) == 0 &&
-	    dkim_body_hash(p->body_canon, h.body, h.bodylen, &bh, err,
+	    dkim_body_hash(md, p->body_canon, h.body, h.bodylen, &bh, err,
 	    errlen) == 0) {
 		sign_build(p, hlist.p, bh.p, &f);
-		rc = dkim_sign_fields(p->key, p->header_canon, &h, hlist.p,
+		rc = dkim_sign_fields(md, p->key, p->header_canon, &h, hlist.p,
 		    out.p, &sig, err, errlen);
 	}
+	EVP_MD_CTX_free(md);
 	if (rc == 0) {
 		fold_b(&f, sig.p);
 		sbuf_put(&out, "\r\n", 2);
