@@ -156,6 +156,9 @@ an_ctx_init(struct an_ctx *ctx, const struct an_opts *o,
 		ctx->need[ACCT_R_D] |= AN_FBIT(ACCT_F_TIME_QUEUED);
 	ctx->need[ACCT_R_B] |= AN_FBIT(ACCT_F_BOUNCE_CAT) |
 	    AN_FBIT(ACCT_F_DSN_STATUS);
+	for (int t = 0; t < ACCT_R__COUNT; t++)
+		if (o->types && !(o->types & (1u << t)))
+			ctx->need[t] = 0;	/* filtered by type: no split */
 }
 
 static size_t

@@ -144,12 +144,15 @@ an_keys_fill(struct an_agg *a, struct an_keys *k, const struct an_rec *r)
 		    ctx->isps->names[k->isp], strlen(ctx->isps->names[k->isp])))
 			return 0;
 	}
-	k->ip = an_val(r->f[ACCT_F_DLV_SOURCE_IP], k->ibuf, sizeof(k->ibuf),
-	    &k->iplen);
-	k->vmta = an_val(r->f[ACCT_F_VMTA], k->vbuf, sizeof(k->vbuf),
-	    &k->vmtalen);
-	k->job = an_val(r->f[ACCT_F_JOB_ID], k->jbuf, sizeof(k->jbuf),
-	    &k->joblen);
+	if ((w & (AN_W_IP | AN_W_MATRIX)) || o->f_ip.n)
+		k->ip = an_val(r->f[ACCT_F_DLV_SOURCE_IP], k->ibuf,
+		    sizeof(k->ibuf), &k->iplen);
+	if ((w & AN_W_VMTA) || o->f_vmta.n)
+		k->vmta = an_val(r->f[ACCT_F_VMTA], k->vbuf, sizeof(k->vbuf),
+		    &k->vmtalen);
+	if ((w & AN_W_JOB) || o->f_job.n)
+		k->job = an_val(r->f[ACCT_F_JOB_ID], k->jbuf, sizeof(k->jbuf),
+		    &k->joblen);
 	if ((o->f_ip.n && !an_list_has(&o->f_ip, k->ip, k->iplen)) ||
 	    (o->f_vmta.n && !an_list_has(&o->f_vmta, k->vmta, k->vmtalen)) ||
 	    (o->f_job.n && !an_list_has(&o->f_job, k->job, k->joblen)))
@@ -275,6 +278,8 @@ an_agg_record(void *arg, const struct an_rec *r)
 	}
 	k.have_t = 0;
 	k.isp = 0;
+	k.ip = k.vmta = k.job = "";
+	k.iplen = k.vmtalen = k.joblen = 0;
 	if ((rc = an_keys_fill(a, &k, r)) <= 0) {
 		a->filtered += rc == 0;
 		return;

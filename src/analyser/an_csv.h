@@ -20,10 +20,11 @@ struct an_span {
 /*
  * Find the LF that ends the record starting at p, scanning no further than
  * end. Returns it, or NULL when end is reached first; *inq is then 1 if the
- * scan stopped inside a quoted field. *quoted is set if any '"' was seen.
+ * scan stopped inside a quoted field. *nl_in counts the LFs passed inside
+ * quoted fields (the record's extra physical lines).
  */
 const char *an_csv_record_end(const char *p, const char *end, int *inq,
-    int *quoted);
+    int *nl_in);
 
 /*
  * Split record [p, end) into at most maxcols fields, continuing from field

@@ -283,19 +283,6 @@ an_parser_record(struct an_parser *ps, const char *p, const char *end)
 	ps->cb(ps->arg, &ps->rec);
 }
 
-/* Lines in [p, e): 1 + embedded LFs (only quoted records have any). */
-static uint64_t
-an_count_lines(const char *p, const char *e)
-{
-	uint64_t n = 1;
-
-	while ((p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
-		n++;
-		p++;
-	}
-	return n;
-}
-
 /* Skip a bad record: resume after the LF ending its first line. */
 static const char *
 an_parser_resync(struct an_parser *ps, const char *p, const char *end,
@@ -312,11 +299,11 @@ size_t
 an_parser_feed(struct an_parser *ps, const char *buf, size_t len, int eof)
 {
 	const char *p = buf, *end = buf + len, *lim, *nl, *re;
-	int inq, quoted;
+	int inq, nl_in;
 
 	while (p < end && (ps->stop_at == NULL || p < ps->stop_at)) {
 		lim = (size_t)(end - p) > AN_MAXREC ? p + AN_MAXREC : end;
-		nl = an_csv_record_end(p, lim, &inq, &quoted);
+		nl = an_csv_record_end(p, lim, &inq, &nl_in);
 		if (nl == NULL) {
 			if (lim == end && !eof)
 				break;		/* need more data */
@@ -338,7 +325,7 @@ an_parser_feed(struct an_parser *ps, const char *buf, size_t len, int eof)
 			re--;
 		if (re > p)
 			an_parser_record(ps, p, re);
-		ps->line += quoted ? an_count_lines(p, nl) : 1;
+		ps->line += 1 + (uint64_t)nl_in;
 		p = nl < end ? nl + 1 : end;
 	}
 	return (size_t)(p - buf);
