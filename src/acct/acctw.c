@@ -236,11 +236,13 @@ acctw_round(struct acctw *w, int rotate, uint64_t *nw)
 	return failed;
 }
 
-/* Under the lock: account a round, drop what cannot be written at stop. */
-static void
+/* Under the lock: account a round, drop what cannot be written at stop.
+ * Returns the records newly dropped for lack of buffer space, which the
+ * caller logs after unlocking (logging must not hold up acctw_write). */
+static uint64_t
 acctw_settle(struct acctw *w, uint64_t nw, size_t failed, int stopping)
 {
-	uint64_t files = 0;
+	uint64_t files = 0, newdrop = 0;
 
 	w->st.written += nw;
 	w->seq_done += nw;
@@ -256,18 +258,13 @@ acctw_settle(struct acctw *w, uint64_t nw, size_t failed, int stopping)
 			acctw_batch_reset(&o->fly);
 			acctw_batch_reset(&o->pend);
 		}
-		if (o->dropped > o->dropped_logged) {
-			log_warnx("acct: %s/%s: dropped %llu records (writer "
-			    "behind, buffer over %llu bytes)", o->file.dir,
-			    o->file.stem, (unsigned long long)(o->dropped -
-			    o->dropped_logged),
-			    (unsigned long long)o->max_pending);
-			o->dropped_logged = o->dropped;
-		}
+		newdrop += o->dropped - o->dropped_logged;
+		o->dropped_logged = o->dropped;
 	}
 	w->st.files = files;
 	w->failing = failed > 0;
 	pthread_cond_broadcast(&w->done);
+	return newdrop;
 }
 
 /*
@@ -304,7 +301,7 @@ acctw_thread(void *arg)
 {
 	struct acctw *w = arg;
 	size_t failed = 0;
-	uint64_t nw = 0;
+	uint64_t nw = 0, newdrop;
 	int rotate, stopping;
 
 	pthread_mutex_lock(&w->mu);
@@ -324,7 +321,13 @@ acctw_thread(void *arg)
 		nw = 0;
 		failed = acctw_round(w, rotate, &nw);
 		pthread_mutex_lock(&w->mu);
-		acctw_settle(w, nw, failed, stopping);
+		newdrop = acctw_settle(w, nw, failed, stopping);
+		if (newdrop > 0) {
+			pthread_mutex_unlock(&w->mu);
+			log_warnx("acct: dropped %llu records: writer behind, "
+			    "buffer over max_pending", (unsigned long long)newdrop);
+			pthread_mutex_lock(&w->mu);
+		}
 		if (stopping && !acctw_pending(w))
 			break;
 	}
