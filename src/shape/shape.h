@@ -76,6 +76,9 @@ int64_t shape_rate_avail(const struct shape_rate *r, int64_t now,
 int shape_rate_take(struct shape_rate *r, int64_t now);
 /* Consume up to n events; returns how many were taken (0..n). */
 int64_t shape_rate_take_n(struct shape_rate *r, int64_t now, int64_t n);
+/* Account n events that happened at now whether allowed or not (e.g. a
+ * connection opened anyway); later events wait correspondingly longer. */
+void shape_rate_charge(struct shape_rate *r, int64_t now, int64_t n);
 
 /* ---- 2. backoff mode per queue ------------------------------------- */
 
@@ -246,7 +249,7 @@ struct shape_fair {
 	uint64_t		  seq;
 };
 
-#define SHAPE_FAIR_SCALE	((uint64_t)1 << 32)
+#define SHAPE_FAIR_SCALE	((uint64_t)1 << 20)
 
 void shape_fair_init(struct shape_fair *f);
 void shape_fair_fini(struct shape_fair *f);

@@ -145,3 +145,12 @@ shape_rate_take(struct shape_rate *r, int64_t now)
 {
 	return shape_rate_take_n(r, now, 1) == 1;
 }
+
+void
+shape_rate_charge(struct shape_rate *r, int64_t now, int64_t n)
+{
+	if (r->kind != SHAPE_RATE_PACED)
+		return;
+	for (int64_t k = 0; k < n; k++)
+		advance(r, &r->tat, &r->tat_rem, now);
+}
