@@ -52,9 +52,11 @@ struct dlv_conn {
 	char			*data;
 	const char		**rcpts;
 	const char		**orcpts;
+	struct smtpc_txn	 txn;		/* must outlive smtpc_send */
 	struct sched_result	*res;
 	char			**diags;
-	char			 last_err[512];
+	size_t			 ndiags;
+	char			 last_err[1024];
 	char			 mta[600];
 	char			 local_ip[64], peer_ip[64];
 	char			*esmtp, *tls_proto, *tls_cipher;
@@ -97,10 +99,11 @@ static void
 dlv_txn_free(struct dlv_conn *dc)
 {
 	if (dc->diags) {
-		for (size_t i = 0; dc->batch && i < dc->batch->n; i++)
+		for (size_t i = 0; i < dc->ndiags; i++)
 			free(dc->diags[i]);
 		free(dc->diags);
 		dc->diags = NULL;
+		dc->ndiags = 0;
 	}
 	free(dc->data);
 	dc->data = NULL;
@@ -200,7 +203,7 @@ static void
 dlv_next(struct dlv_conn *dc)
 {
 	const struct sched_batch *b;
-	struct smtpc_txn txn;
+	struct smtpc_txn *txn = &dc->txn;
 	size_t len = 0;
 
 	b = sched_conn_next(dc->sc, now_s());
@@ -226,17 +229,17 @@ dlv_next(struct dlv_conn *dc)
 		dc->rcpts[i] = b->rcpts[i]->addr;
 		dc->orcpts[i] = b->rcpts[i]->orcpt;
 	}
-	memset(&txn, 0, sizeof(txn));
-	txn.mail_from = b->msg->orig;
-	txn.envid = b->msg->envid;
-	txn.ret_full = b->msg->ret_full;
-	txn.nrcpt = b->n;
-	txn.rcpts = dc->rcpts;
-	txn.orcpts = dc->orcpts;
-	txn.data = dc->data;
-	txn.datalen = len;
+	memset(txn, 0, sizeof(*txn));
+	txn->mail_from = b->msg->orig;
+	txn->envid = b->msg->envid;
+	txn->ret_full = b->msg->ret_full;
+	txn->nrcpt = b->n;
+	txn->rcpts = dc->rcpts;
+	txn->orcpts = dc->orcpts;
+	txn->data = dc->data;
+	txn->datalen = len;
 	b->msg->datalen = len;
-	if (smtpc_send(dc->smtpc, &txn) == -1) {
+	if (smtpc_send(dc->smtpc, txn) == -1) {
 		struct sched_result r = { .code = 0, .status = "4.4.2",
 		    .diag = "local;cannot send transaction" };
 		dlv_txn_free(dc);
@@ -281,6 +284,7 @@ cb_txn_done(struct smtpc *c, const struct smtpc_result *r, void *arg)
 		return;
 	dc->res = xcalloc(b->n, sizeof(*dc->res));
 	dc->diags = xcalloc(b->n, sizeof(*dc->diags));
+	dc->ndiags = b->n;
 	for (size_t i = 0; i < b->n; i++)
 		dlv_fill_result(dc, i, dlv_decisive(r, i));
 	sched_conn_batch_done(dc->sc, dc->res, now_s());

@@ -87,7 +87,7 @@ receipt_records(struct server *sv, const struct inj *ij,
 		a.v[ACCT_F_SRC_MTA] = in->src_mta;
 		a.v[ACCT_F_RCV_SOURCE_IP] = in->rcv_ip;
 		a.v[ACCT_F_RCV_DESTINATION_IP] = ij->rcv_dst;
-		a.v[ACCT_F_VMTA] = in->vmta;
+		a.v[ACCT_F_VMTA] = in->vmta ? in->vmta : "{default}";
 		a.v[ACCT_F_JOB_ID] = in->job_id;
 		a.v[ACCT_F_ENV_ID] = in->envid;
 		a.v[ACCT_F_RCV_SMTP_USER] = in->auth_user;

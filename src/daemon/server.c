@@ -153,6 +153,7 @@ server_start(struct server *sv, char *err, size_t errlen)
 	struct sched_params schp = {
 	    .total_max_smtp_out = sv->conf->total_max_smtp_out };
 	FILE *pf = NULL;
+	char tmp[4096];
 	int rc = -1;
 
 	sv->started = time(NULL);
@@ -162,10 +163,11 @@ server_start(struct server *sv, char *err, size_t errlen)
 	sv->sched = sched_new(&schp, delivery_hooks(), sv);
 	sv->pump_ev = event_new(sv->base, -1, 0, pump_cb, sv);
 	inject_recover(sv, (int64_t)time(NULL));
-	if (sv->opts.ports_file &&
-	    (pf = fopen(sv->opts.ports_file, "w")) == NULL) {
-		snprintf(err, errlen, "%s: %s", sv->opts.ports_file,
-		    strerror(errno));
+	/* written to a temporary name, renamed when complete */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", sv->opts.ports_file ?
+	    sv->opts.ports_file : "");
+	if (sv->opts.ports_file && (pf = fopen(tmp, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	if (open_listeners(sv, pf, err, errlen) == 0 &&
@@ -173,7 +175,8 @@ server_start(struct server *sv, char *err, size_t errlen)
 		rc = 0;
 	if (rc == 0 && pf && sv->control_path)
 		fprintf(pf, "control %s\n", sv->control_path);
-	if (pf && fclose(pf) != 0 && rc == 0) {
+	if (pf && (fclose(pf) != 0 || (rc == 0 &&
+	    rename(tmp, sv->opts.ports_file) == -1)) && rc == 0) {
 		snprintf(err, errlen, "%s: %s", sv->opts.ports_file,
 		    strerror(errno));
 		rc = -1;
