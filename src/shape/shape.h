@@ -58,9 +58,14 @@ struct shape_rate {
 	int64_t			tau;	/* burst tolerance, us */
 	int64_t			tat;	/* theoretical arrival time, us */
 	int64_t			tat_rem;/* fraction of tat, in 1/n us */
+	int64_t			tau_min;/* caller's timer granularity */
 };
 
 void shape_rate_init(struct shape_rate *r, const struct conf_rate *cr);
+/* A caller that only re-checks every `us` microseconds (e.g. a scheduler
+ * with one-second timers) must allow that much tolerance, or the long-run
+ * rate comes out low. Sets tau >= us from now on (kept across _set). */
+void shape_rate_set_granularity(struct shape_rate *r, int64_t us);
 /* Switch to another rate (backoff twin) keeping the pacing state: a slower
  * rate applies from the next event; a faster one at once (the pending
  * arrival time is pulled in to now + new T). */
@@ -282,7 +287,27 @@ const char *shape_rollup_match(const struct conf_rollup *rollups,
 const char *shape_rollup_queue(const struct conf *c,
     const struct conf_domain *dom, const char *const *mx, size_t nmx);
 
-/* ---- 7. per-queue bundle (what the scheduler keeps per queue) ------- */
+/* ---- 7. per-vmta bundle (max-smtp-out, max-smtp-msg-rate) ---------- */
+
+/* Limits shared by all queues of one <virtual-mta> (or pool): connection
+ * count and message pacing, plus the round-robin position over its
+ * smtp-source-host lines. max_smtp_out 0 = unlimited. */
+struct shape_vmta {
+	int			max_smtp_out;
+	int			nconn;		/* caller keeps this current */
+	struct shape_rate	msg_rate;	/* max-smtp-msg-rate */
+	struct shape_rr		src_rr;
+};
+
+void shape_vmta_init(struct shape_vmta *v, int max_smtp_out,
+    const struct conf_rate *max_smtp_msg_rate);
+/* Config reload: new limits, same pacing state and rotation. */
+void shape_vmta_reload(struct shape_vmta *v, int max_smtp_out,
+    const struct conf_rate *max_smtp_msg_rate, int64_t now);
+/* 1 if one more connection may be opened through this vmta. */
+int shape_vmta_conn_ok(const struct shape_vmta *v);
+
+/* ---- 8. per-queue bundle (what the scheduler keeps per queue) ------- */
 
 struct shape_queue {
 	struct shape_mode	mode;
@@ -295,6 +320,9 @@ struct shape_queue {
 void shape_queue_init(struct shape_queue *q, const struct conf_domain *dom,
     int64_t now);
 void shape_queue_fini(struct shape_queue *q);
+/* Timer granularity of the caller, applied to both pacers (see
+ * shape_rate_set_granularity). */
+void shape_queue_set_granularity(struct shape_queue *q, int64_t us);
 /* Re-read the domain's settings (config reload) keeping pacing state. */
 void shape_queue_reload(struct shape_queue *q, const struct conf_domain *dom,
     int64_t now);

@@ -46,6 +46,13 @@ shape_queue_fini(struct shape_queue *q)
 }
 
 void
+shape_queue_set_granularity(struct shape_queue *q, int64_t us)
+{
+	shape_rate_set_granularity(&q->msg_rate, us);
+	shape_rate_set_granularity(&q->connect_rate, us);
+}
+
+void
 shape_queue_reload(struct shape_queue *q, const struct conf_domain *dom,
     int64_t now)
 {

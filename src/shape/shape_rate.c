@@ -44,6 +44,8 @@ rate_params(struct shape_rate *r, const struct conf_rate *cr)
 		r->tau = BURST_MAX_US;
 	else
 		r->tau = extra * r->T;
+	if (r->tau < r->tau_min)
+		r->tau = r->tau_min;
 }
 
 void
@@ -52,6 +54,14 @@ shape_rate_init(struct shape_rate *r, const struct conf_rate *cr)
 	memset(r, 0, sizeof(*r));
 	rate_params(r, cr);
 	r->tat = INT64_MIN;
+}
+
+void
+shape_rate_set_granularity(struct shape_rate *r, int64_t us)
+{
+	r->tau_min = us > 0 ? us : 0;
+	if (r->kind == SHAPE_RATE_PACED && r->tau < r->tau_min)
+		r->tau = r->tau_min;
 }
 
 void

@@ -235,6 +235,37 @@ test_rate_switch_keeps_state(void **state)
 	assert_int_equal(shape_rate_take(&r, now + S(5)), 1);
 }
 
+/* A scheduler with one-second timers: with the tolerance raised to its
+ * granularity the long-run rate is still exact and no minute bursts. */
+static void
+test_rate_coarse_caller(void **state)
+{
+	struct conf_rate cr = { 600, 60 };
+	struct shape_rate r;
+	size_t max = 40000, n = 0;
+	int64_t *ev = calloc(max, sizeof(*ev));
+
+	(void)state;
+	assert_non_null(ev);
+	shape_rate_init(&r, &cr);
+	shape_rate_set_granularity(&r, S(1));
+	assert_int_equal(r.tau, S(1));
+	for (int64_t now = 0; now < S(3600); now += S(1)) {
+		int64_t k = shape_rate_take_n(&r, now, 1000);
+
+		assert_true(k <= 11);
+		while (k-- > 0)
+			ev[n++] = now;
+	}
+	assert_int_equal(count_in(ev, n, S(60), S(3540)), 35400);
+	for (int64_t w = 0; w + S(60) <= S(3600); w += S(1))
+		assert_in_range(count_in(ev, n, w, S(60)), 600, 611);
+	/* the granularity survives a rate switch */
+	shape_rate_set(&r, &(struct conf_rate){ 60, 60 }, S(3600));
+	assert_int_equal(r.tau, S(1));
+	free(ev);
+}
+
 int
 main(void)
 {
@@ -246,6 +277,7 @@ main(void)
 		cmocka_unit_test(test_rate_unlimited_and_zero),
 		cmocka_unit_test(test_rate_very_fast),
 		cmocka_unit_test(test_rate_switch_keeps_state),
+		cmocka_unit_test(test_rate_coarse_caller),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

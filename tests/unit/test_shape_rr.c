@@ -140,6 +140,25 @@ test_pool_pick(void **state)
 	assert_null(shape_pool_pick(&rr, &p, NULL, NULL));
 }
 
+static void
+test_vmta_limits(void **state)
+{
+	struct shape_vmta v;
+	struct conf_rate six = { 6, 1 };
+
+	(void)state;
+	shape_vmta_init(&v, 2, &six);
+	assert_true(shape_vmta_conn_ok(&v));
+	v.nconn = 2;
+	assert_false(shape_vmta_conn_ok(&v));
+	/* 6/sec: one message every 166.666 ms, no burst (n < 100) */
+	assert_int_equal(shape_rate_take_n(&v.msg_rate, T0, 10), 1);
+	assert_int_equal(shape_rate_next(&v.msg_rate, T0), T0 + 166667);
+	shape_vmta_reload(&v, 0, &(struct conf_rate){ 0, 0 }, T0);
+	assert_true(shape_vmta_conn_ok(&v));	/* 0 = unlimited */
+	assert_int_equal(shape_rate_take_n(&v.msg_rate, T0, 10), 10);
+}
+
 int
 main(void)
 {
@@ -147,6 +166,7 @@ main(void)
 		cmocka_unit_test(test_rr_basic),
 		cmocka_unit_test(test_src_disable),
 		cmocka_unit_test(test_pool_pick),
+		cmocka_unit_test(test_vmta_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
