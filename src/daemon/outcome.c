@@ -156,7 +156,7 @@ send_dsn(struct server *sv, const struct sched_event *ev, size_t n)
 		return;
 	}
 	if (spool_read_data(sv->spool, m->id, &orig, &olen) == -1)
-		log_warnx("dsn: cannot read message %llx; DSN without it",
+		log_warn("dsn: cannot read message %llx; DSN without it",
 		    (unsigned long long)m->id);
 	snprintf(from, sizeof(from), "MAILER-DAEMON@%s", sv->conf->host_name);
 	memset(&p, 0, sizeof(p));
@@ -183,6 +183,9 @@ outcome_hook(void *arg, const struct sched_event *ev, size_t n)
 {
 	struct server *sv = arg;
 
+	/* DSN first: it reads the message, which the spool may drop once
+	 * its last recipient is journaled done. */
+	send_dsn(sv, ev, n);
 	for (size_t i = 0; i < n; i++) {
 		journal(sv, &ev[i]);
 		acct_record(sv, &ev[i]);
@@ -190,7 +193,6 @@ outcome_hook(void *arg, const struct sched_event *ev, size_t n)
 		    ev[i].rcpt->addr, ev[i].status, ev[i].res->diag ?
 		    ev[i].res->diag : "");
 	}
-	send_dsn(sv, ev, n);
 }
 
 void
