@@ -32,9 +32,14 @@ shape_mode_in_backoff(const struct shape_mode *m, int64_t now)
 static int64_t
 deadline(int64_t now, int64_t secs)
 {
-	if (secs <= 0 || secs > (SHAPE_NEVER - now) / SHAPE_USEC)
+	int64_t us;
+
+	if (secs <= 0 || secs > SHAPE_NEVER / SHAPE_USEC)
 		return SHAPE_NEVER;
-	return now + secs * SHAPE_USEC;
+	us = secs * SHAPE_USEC;
+	if (now > SHAPE_NEVER - us)
+		return SHAPE_NEVER;
+	return now + us;
 }
 
 static void
@@ -121,7 +126,7 @@ shape_mode_on_reply(struct shape_mode *m, const struct conf_domain *dom,
 	if (r->actions & CONF_ACT_DISABLE_SOURCE_IP)
 		a.reenable_at = r->reenable_after > 0 ?
 		    deadline(now, r->reenable_after) :
-		    now + SHAPE_REENABLE_DEFAULT;
+		    deadline(now, SHAPE_REENABLE_DEFAULT / SHAPE_USEC);
 	a.mode_change = m->backoff - before;
 	if (m->backoff)
 		a.backoff_until = m->until;
