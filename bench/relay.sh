@@ -28,6 +28,7 @@ done
 [ -x "$SLUICED" ] || { echo "build sluiced first: bash scripts/build.sh build" >&2; exit 1; }
 
 W=$(mktemp -d /var/tmp/sluice-bench.XXXXXX)
+chmod 755 "$W"   # postfix daemons run unprivileged
 cleanup() {
   [ -n "${sl_pid:-}" ] && kill "$sl_pid" 2>/dev/null || true
   [ -n "${sink_pid:-}" ] && kill "$sink_pid" 2>/dev/null || true
