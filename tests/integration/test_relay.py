@@ -87,6 +87,20 @@ def test_deferred_then_delivered(tmp_path):
         assert d["rcpt"] == "slow@ok.test"
 
 
+def test_421_defers_then_delivers(tmp_path):
+    """A 421 4.7.0 (throttling) at RCPT defers; the retry delivers."""
+    script = {"rcpt": [{"addr": "busy@ok.test", "first": 1,
+                        "reply": "421 4.7.0 too many connections, try later"}]}
+    with RelayEnv(tmp_path, rcpt_script=script, retry="1s") as env:
+        assert env.send(["busy@ok.test"])[0] == 250
+        env.rcpt.wait_for_messages(1, timeout=30)
+        (d,) = env.wait_acct(lambda r: r["type"] == "d")
+        (t,) = [r for r in env.acct_records() if r["type"] == "t"]
+        assert t["dsnStatus"].startswith("4.7.0 (")
+        assert t["dsnDiag"] == "smtp;421 4.7.0 too many connections, try later"
+        assert t["bounceCat"] != ""
+
+
 def test_hard_bounce_sends_dsn(tmp_path):
     script = {"rcpt": [{"addr": "nobody@ok.test",
                         "reply": "550 5.1.1 no such user"}]}
@@ -219,3 +233,51 @@ def test_acct_opens_in_seed_awk_one_liners(tmp_path):
             first = f.readline()
         assert first.startswith(b"type,timeLogged,timeQueued,orig,rcpt,orcpt,")
         assert first.endswith(b"\r\n")
+
+
+def test_smtp_source_and_swaks_inject(tmp_path):
+    """Postfix's smtp-source (50 messages, 5 sessions) and swaks inject."""
+    with RelayEnv(tmp_path) as env:
+        subprocess.run(["smtp-source", "-s", "5", "-m", "50", "-l", "2048",
+                        "-d", "-f", "load@sender.test", "-t", "many@ok.test",
+                        f"127.0.0.1:{env.smtp_port}"], check=True, timeout=60)
+        subprocess.run(["swaks", "--server", f"127.0.0.1:{env.smtp_port}",
+                        "--from", "swaks@sender.test", "--to", "sw@ok.test",
+                        "--pipeline", "--h-Subject", "via swaks",
+                        "--body", "hello from swaks"],
+                       check=True, timeout=60, capture_output=True)
+        env.rcpt.wait_for_messages(51, timeout=60)
+        assert sum(m.mail_from == "load@sender.test" for m in env.rcpt.messages) == 50
+        sw = [m for m in env.rcpt.messages if m.mail_from == "swaks@sender.test"]
+        assert len(sw) == 1 and b"hello from swaks" in sw[0].data
+
+
+def test_sighup_reload(tmp_path):
+    """SIGHUP applies a new config; a broken one is refused with file:line
+    and the daemon keeps running on the old one."""
+    import signal
+    with RelayEnv(tmp_path, retry="1s") as env:
+        assert env.send(["r1@down.test"])[0] == 250
+        env.wait_acct(lambda r: r["type"] in ("t", "tq"), timeout=15)
+        conf = env.daemon.conf
+        good = open(conf).read()
+        with open(conf, "w") as f:
+            f.write(good + "\nno-such-directive 1\n")
+        env.daemon.signal(signal.SIGHUP)
+        wait_for(lambda: "no-such-directive" in env.daemon.log(), 10,
+                 what="reload error in the log")
+        assert f"{conf}:" in env.daemon.log()
+        assert env.daemon.proc.poll() is None
+        assert env.send(["r2@ok.test"])[0] == 250     # still serving
+        env.rcpt.wait_for_messages(1, timeout=20)
+        up = SMTPSink({})
+        up.start()
+        try:
+            with open(conf, "w") as f:
+                f.write(good.replace(f"default-smtp-port {env.down_port}",
+                                     f"default-smtp-port {up.port}"))
+            env.daemon.signal(signal.SIGHUP)
+            up.wait_for_messages(1, timeout=30)
+            assert up.messages[0].rcpt_tos == ["r1@down.test"]
+        finally:
+            up.stop()
