@@ -9,6 +9,17 @@
  * connection failure or 421 greeting -> next MX host; all hosts failed ->
  * queue deferral 4.4.1 (no answer from host). A transaction cut short by
  * the connection closing is reported as deferred for all its recipients.
+ *
+ * Shaping (issue #4, docs/shaping.md §7): each connection binds a source
+ * IP of its vmta (smtp-source-host lines round-robin, IPs disabled for the
+ * queue skipped, address family matched to the target) and EHLOs with
+ * that line's host name; non-2xx replies go through the queue's
+ * smtp-pattern-list (backoff mode, skip-mx, bounce-rcpt, bounce-queue,
+ * defer-queue, disable-source-ip); when pacing says "not yet" the
+ * connection waits (up to DLV_MAX_PACE_WAIT) instead of quitting. After an
+ * MX lookup a domain whose primary MXs match an <mx-rollup-list> entry is
+ * re-routed to the queue NAME.rollup/vmta (sched_queue_reroute), and later
+ * recipients go there directly (queue_domain hook).
  * Ownership: a struct dlv_conn lives from the conn_open hook until its
  * scheduler connection is closed; delivery_abort_all() frees the rest at
  * shutdown (their in-flight recipients stay pending in the spool).
@@ -29,6 +40,7 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "sched/sched.h"
+#include "shape/shape.h"
 #include "smtpc/smtpc.h"
 #include "spool/spool.h"
 #include "daemon/server.h"
@@ -39,10 +51,21 @@ struct dlv_target {
 	socklen_t		 sslen;
 };
 
+/* Longest a connection idles waiting for a pacer before it quits. */
+#define DLV_MAX_PACE_WAIT	(20 * SHAPE_USEC)
+/* Reply actions applied when the connection ends. */
+#define DLV_AFTER_ACTS	(CONF_ACT_SKIP_MX | CONF_ACT_BOUNCE_QUEUE | \
+	CONF_ACT_DEFER_QUEUE | CONF_ACT_DISABLE_SOURCE_IP)
+
 struct dlv_conn {
 	struct server		*sv;
 	struct sched_conn	*sc;
 	struct event		*start_ev;
+	struct event		*wait_ev;	/* pacing wait */
+	unsigned		 after;		/* DLV_AFTER_ACTS to apply */
+	char			 after_diag[1024];
+	char			 src_ip[64];	/* chosen source IP or "" */
+	char			 helo[256];
 	struct dns_req		*dreq;
 	struct smtpc		*smtpc;
 	struct dlv_target	*t;
@@ -69,6 +92,15 @@ now_s(void)
 	return (int64_t)time(NULL);
 }
 
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * SHAPE_USEC + ts.tv_nsec / 1000;
+}
+
 static void
 dlv_unlink_free(struct dlv_conn *dc)
 {
@@ -82,6 +114,8 @@ dlv_unlink_free(struct dlv_conn *dc)
 		dc->next->prev = dc->prev;
 	if (dc->start_ev)
 		event_free(dc->start_ev);
+	if (dc->wait_ev)
+		event_free(dc->wait_ev);
 	for (size_t i = 0; i < dc->nt; i++)
 		free(dc->t[i].name);
 	free(dc->t);
@@ -198,6 +232,43 @@ dlv_set_mta(struct dlv_conn *dc, const char *name, const char *ip)
 	    ip ? ip : "");
 }
 
+static void dlv_next(struct dlv_conn *dc);
+
+static void
+dlv_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dlv_conn *dc = arg;
+
+	(void)fd;
+	(void)what;
+	if (dc->smtpc == NULL)
+		return;
+	if (dc->sv->stopping)
+		smtpc_quit(dc->smtpc);
+	else
+		dlv_next(dc);
+}
+
+/* No batch now: wait for the pacer if it is soon, else quit. */
+static void
+dlv_wait_or_quit(struct dlv_conn *dc)
+{
+	int64_t w = dc->sc->wait_until, d = w - now_us();
+	struct timeval tv;
+
+	if (w == 0 || d > DLV_MAX_PACE_WAIT || dc->sv->stopping) {
+		smtpc_quit(dc->smtpc);
+		return;
+	}
+	if (d < 0)
+		d = 0;
+	if (dc->wait_ev == NULL)
+		dc->wait_ev = evtimer_new(dc->sv->base, dlv_wait_cb, dc);
+	tv.tv_sec = (time_t)(d / SHAPE_USEC);
+	tv.tv_usec = (suseconds_t)(d % SHAPE_USEC);
+	evtimer_add(dc->wait_ev, &tv);
+}
+
 /* Pull the next batch and send it; quit when the scheduler says stop. */
 static void
 dlv_next(struct dlv_conn *dc)
@@ -206,9 +277,9 @@ dlv_next(struct dlv_conn *dc)
 	struct smtpc_txn *txn = &dc->txn;
 	size_t len = 0;
 
-	b = sched_conn_next(dc->sc, now_s());
+	b = sched_conn_next_us(dc->sc, now_us());
 	if (b == NULL) {
-		smtpc_quit(dc->smtpc);
+		dlv_wait_or_quit(dc);
 		return;
 	}
 	dc->batch = b;
@@ -273,11 +344,59 @@ dlv_decisive(const struct smtpc_result *r, size_t i)
 	return &r->data;
 }
 
+/*
+ * Feed a non-2xx remote reply to the queue's smtp-pattern-list: backoff
+ * mode changes are applied (and logged) here; the other actions are
+ * returned for the caller. Cheap no-op without a pattern list.
+ */
+static unsigned
+dlv_reply(struct dlv_conn *dc, const struct smtpc_reply *rp,
+    enum shape_phase ph)
+{
+	struct sched_queue *q = dc->sc->queue;
+	struct shape_queue *sq = sched_queue_shape(q);
+	const struct conf_domain *d = sched_queue_params(q)->dom;
+	struct shape_action a;
+
+	if (sq == NULL || d == NULL || d->smtp_patterns == NULL ||
+	    rp == NULL || rp->code == 0 || rp->text == NULL ||
+	    (rp->code >= 200 && rp->code < 300))
+		return 0;
+	a = shape_queue_on_reply(sq, d, rp->text, ph, dc->local_ip[0] ?
+	    dc->local_ip : NULL, now_us());
+	if (a.mode_change > 0)
+		log_info("queue %s: backoff mode (reply \"%s\")",
+		    sched_queue_name(q), rp->text);
+	else if (a.mode_change < 0)
+		log_info("queue %s: normal mode", sched_queue_name(q));
+	if (a.mode_change)
+		sched_queue_wake(q);
+	if (a.actions & CONF_ACT_DISABLE_SOURCE_IP)
+		log_info("queue %s: source IP %s disabled (reply \"%s\")",
+		    sched_queue_name(q), dc->local_ip, rp->text);
+	if (a.actions & DLV_AFTER_ACTS)
+		snprintf(dc->after_diag, sizeof(dc->after_diag), "smtp;%s",
+		    rp->text);
+	return a.actions;
+}
+
+/* bounce-rcpt: a 4xx RCPT reply becomes a hard bounce (5.x.x). */
+static void
+dlv_bounce_rcpt(struct dlv_conn *dc, size_t i)
+{
+	struct sched_result *r = &dc->res[i];
+
+	r->code = 500 + r->code % 100;
+	r->status = "5.0.0";
+	r->category = NULL;
+}
+
 static void
 cb_txn_done(struct smtpc *c, const struct smtpc_result *r, void *arg)
 {
 	struct dlv_conn *dc = arg;
 	const struct sched_batch *b = dc->batch;
+	unsigned act;
 
 	(void)c;
 	if (b == NULL)
@@ -285,11 +404,18 @@ cb_txn_done(struct smtpc *c, const struct smtpc_result *r, void *arg)
 	dc->res = xcalloc(b->n, sizeof(*dc->res));
 	dc->diags = xcalloc(b->n, sizeof(*dc->diags));
 	dc->ndiags = b->n;
-	for (size_t i = 0; i < b->n; i++)
+	act = dlv_reply(dc, &r->mail, SHAPE_PHASE_MAIL);
+	for (size_t i = 0; i < b->n; i++) {
 		dlv_fill_result(dc, i, dlv_decisive(r, i));
+		if (i < r->nrcpt && (dlv_reply(dc, &r->rcpt[i],
+		    SHAPE_PHASE_RCPT) & CONF_ACT_BOUNCE_RCPT))
+			dlv_bounce_rcpt(dc, i);
+	}
+	act |= dlv_reply(dc, &r->data, SHAPE_PHASE_DATA);
 	sched_conn_batch_done(dc->sc, dc->res, now_s());
 	dlv_txn_free(dc);
-	if (!dc->sv->stopping)
+	dc->after |= act & DLV_AFTER_ACTS;
+	if (!dc->sv->stopping && dc->after == 0)
 		dlv_next(dc);
 	else
 		smtpc_quit(dc->smtpc);
@@ -316,6 +442,38 @@ cb_ready(struct smtpc *c, void *arg)
 	dlv_next(dc);
 }
 
+/* Queue-level reply actions once the connection has ended. 1 if dc is
+ * gone or moved on. */
+static int
+dlv_apply_after(struct dlv_conn *dc)
+{
+	unsigned a = dc->after;
+
+	dc->after = 0;
+	if (a & CONF_ACT_BOUNCE_QUEUE) {
+		struct sched_result r = { .code = 550, .status = "5.0.0",
+		    .diag = dc->after_diag, .mta = dc->mta };
+		sched_conn_bounce_queue(dc->sc, &r, now_s());
+		dlv_unlink_free(dc);
+		return 1;
+	}
+	if (a & CONF_ACT_DEFER_QUEUE) {
+		dlv_failed(dc, "4.0.0", dc->after_diag);
+		return 1;
+	}
+	if (a & CONF_ACT_SKIP_MX) {
+		const char *name = dc->cur < dc->nt ? dc->t[dc->cur].name : "";
+
+		while (dc->cur < dc->nt && strcmp(dc->t[dc->cur].name,
+		    name) == 0)
+			dc->cur++;
+		dc->connected = 0;
+		dlv_connect_next(dc);
+		return 1;
+	}
+	return 0;
+}
+
 static void
 cb_closed(struct smtpc *c, const struct smtpc_reply *why, void *arg)
 {
@@ -323,10 +481,15 @@ cb_closed(struct smtpc *c, const struct smtpc_reply *why, void *arg)
 
 	(void)c;
 	dc->smtpc = NULL;
+	if (dc->wait_ev)
+		evtimer_del(dc->wait_ev);
 	if (why)
 		snprintf(dc->last_err, sizeof(dc->last_err), "%s%s",
 		    why->code ? "smtp;" : "", why->text ? why->text :
 		    "connection closed");
+	if (why && why->code)
+		dc->after |= dlv_reply(dc, why, dc->connected ?
+		    SHAPE_PHASE_OTHER : SHAPE_PHASE_CONNECT) & DLV_AFTER_ACTS;
 	if (dc->batch) {
 		struct sched_result r = { .code = why && why->code >= 400 &&
 		    why->code < 500 ? why->code : 0, .status = why &&
@@ -335,6 +498,8 @@ cb_closed(struct smtpc *c, const struct smtpc_reply *why, void *arg)
 		sched_conn_batch_fail(dc->sc, &r, now_s());
 		dlv_txn_free(dc);
 	}
+	if (!dc->sv->stopping && dlv_apply_after(dc))
+		return;
 	if (dc->connected || dc->sv->stopping) {
 		dlv_closed(dc);
 		return;
@@ -350,26 +515,73 @@ static const struct smtpc_cbs dlv_smtpc_cbs = {
 };
 
 static void
-dlv_src_addr(const struct sched_queue_params *p, struct sockaddr_storage *ss,
-    socklen_t *len, int family)
+dlv_src_addr(const char *ip, struct sockaddr_storage *ss, socklen_t *len,
+    int family)
 {
 	*len = 0;
 	memset(ss, 0, sizeof(*ss));
-	if (p->source_ip[0] == '\0')
+	if (ip[0] == '\0')
 		return;
 	if (family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-		if (inet_pton(AF_INET, p->source_ip, &sin->sin_addr) == 1) {
+		if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
 			sin->sin_family = AF_INET;
 			*len = sizeof(*sin);
 		}
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-		if (inet_pton(AF_INET6, p->source_ip, &sin6->sin6_addr) == 1) {
+		if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
 			sin6->sin6_family = AF_INET6;
 			*len = sizeof(*sin6);
 		}
 	}
+}
+
+/*
+ * Source IP and EHLO name for a connection of the queue's vmta to a target
+ * of `family`: the vmta's smtp-source-host lines (or the global ones)
+ * round-robin, skipping IPs disabled for the queue and lines of the other
+ * address family (none of that family: the kernel chooses). EHLO is the
+ * line's host name, else the vmta's host-name, else the global one.
+ * -1 if every source IP is disabled for the queue.
+ */
+static int
+dlv_pick_source(struct dlv_conn *dc, int family)
+{
+	const struct conf *c = dc->sv->conf;
+	struct sched_queue *q = dc->sc->queue;
+	const char *vname = sched_queue_vmta(q);
+	const struct conf_vmta *v = strcmp(vname, SCHED_DEFAULT_VMTA) ?
+	    conf_vmta_find(c, vname) : NULL;
+	const struct conf_source_host *hosts = c->source_hosts;
+	size_t n = c->nsource_hosts, idx;
+	struct shape_vmta *sv = sched_queue_shape_vmta(q);
+	struct shape_queue *sq = sched_queue_shape(q);
+	const char *hn = v && v->host_name ? v->host_name : c->host_name;
+
+	if (v && v->nsource_hosts) {
+		hosts = v->source_hosts;
+		n = v->nsource_hosts;
+	}
+	dc->src_ip[0] = '\0';
+	snprintf(dc->helo, sizeof(dc->helo), "%s", hn ? hn : "localhost");
+	for (size_t tries = 0; tries < n; tries++) {
+		enum shape_src_result r = shape_src_pick(&sv->src_rr, hosts, n,
+		    sq ? &sq->src_off : NULL, now_us(), &idx);
+
+		if (r == SHAPE_SRC_NONE)
+			return 0;
+		if (r == SHAPE_SRC_ALL_DISABLED)
+			return -1;
+		if (hosts[idx].addr.ss_family != family)
+			continue;
+		snprintf(dc->src_ip, sizeof(dc->src_ip), "%s", hosts[idx].ip);
+		if (hosts[idx].host)
+			snprintf(dc->helo, sizeof(dc->helo), "%s",
+			    hosts[idx].host);
+		return 0;
+	}
+	return 0;
 }
 
 static void
@@ -397,9 +609,14 @@ dlv_connect_next(struct dlv_conn *dc)
 		    sin6_addr, ip, sizeof(ip));
 	dlv_set_mta(dc, t->name, ip);
 	snprintf(dc->peer_ip, sizeof(dc->peer_ip), "%s", ip);
-	dlv_src_addr(p, &src, &srclen, t->ss.ss_family);
+	if (dlv_pick_source(dc, t->ss.ss_family) == -1) {
+		dlv_failed(dc, "4.4.0", "all source IPs disabled for this "
+		    "queue");
+		return;
+	}
+	dlv_src_addr(dc->src_ip, &src, &srclen, t->ss.ss_family);
 	memset(&sp, 0, sizeof(sp));
-	sp.helo = p->helo[0] ? p->helo : dc->sv->conf->host_name;
+	sp.helo = dc->helo;
 	sp.src = srclen ? (struct sockaddr *)&src : NULL;
 	sp.srclen = srclen;
 	sp.dst = (struct sockaddr *)&t->ss;
@@ -447,6 +664,40 @@ dlv_add_targets(struct dlv_conn *dc, const struct dns_result *res,
 	}
 }
 
+/*
+ * After an MX lookup for a plain domain queue: if its lowest-preference
+ * MXs match an <mx-rollup-list> name, remember domain -> rollup (and the
+ * domain as the rollup's MX source), move the queue's ready recipients to
+ * NAME.rollup/vmta and end this connection. 1 if it did.
+ */
+static int
+dlv_rollup(struct dlv_conn *dc, const struct dns_result *res)
+{
+	struct server *sv = dc->sv;
+	struct sched_queue *q = dc->sc->queue;
+	const char *dom = sched_queue_domain(q), *name;
+	const char *mx[16];
+	size_t n = 0;
+
+	if (sv->conf->nrollups == 0 || res->implicit_mx || res->nhosts == 0 ||
+	    sched_map_get(sv->rollup_members, dom) != NULL)
+		return 0;	/* no rollups, or q is itself a rollup */
+	for (size_t i = 0; i < res->nhosts && n < 16; i++)
+		if (res->hosts[i].pref == res->hosts[0].pref)
+			mx[n++] = res->hosts[i].name;
+	name = shape_rollup_queue(sv->conf, sched_queue_params(q)->dom, mx, n);
+	if (name == NULL)
+		return 0;
+	sched_map_put(sv->rollup, dom, name);
+	if (sched_map_get(sv->rollup_members, name) == NULL)
+		sched_map_put(sv->rollup_members, name, dom);
+	log_info("queue %s: MX rolled up into %s/%s", sched_queue_name(q),
+	    name, sched_queue_vmta(q));
+	sched_queue_reroute(q, name, now_s());
+	dlv_closed(dc);
+	return 1;
+}
+
 static void
 cb_dns(const struct dns_result *res, void *arg)
 {
@@ -464,12 +715,20 @@ cb_dns(const struct dns_result *res, void *arg)
 	case DNS_NULLMX:
 		dlv_bounce(dc, "5.1.10", err);
 		return;
-	case DNS_TEMPFAIL:
-		dlv_failed(dc, "4.4.3", err);
+	case DNS_TEMPFAIL: {
+		struct sched_conn *sc = dc->sc;
+		struct sched_result r = { .code = 0, .status = "4.4.3",
+		    .diag = err, .dns_error = 1 };
+
+		sched_conn_failed(sc, &r, now_s());	/* retry-after-dns-error */
+		dlv_unlink_free(dc);
 		return;
+	}
 	case DNS_OK:
 		break;
 	}
+	if (dlv_rollup(dc, res))
+		return;
 	dlv_add_targets(dc, res, p->port ? p->port : 25);
 	if (dc->nt == 0) {
 		dlv_failed(dc, "4.4.3", "DNS: no address for any MX host");
@@ -485,14 +744,18 @@ dlv_start(evutil_socket_t fd, short what, void *arg)
 	const struct sched_queue_params *p = sched_queue_params(
 	    dc->sc->queue);
 
+	const char *dom = sched_queue_domain(dc->sc->queue), *member;
+
 	(void)fd;
 	(void)what;
+	/* a rollup queue resolves the MX of a member domain */
+	if ((member = sched_map_get(dc->sv->rollup_members, dom)) != NULL)
+		dom = member;
 	if (p->smtp_hosts[0])
 		dc->dreq = dns_resolve_hosts(dc->sv->dns, p->smtp_hosts, cb_dns,
 		    dc);
 	else
-		dc->dreq = dns_resolve_mx(dc->sv->dns, sched_queue_domain(
-		    dc->sc->queue), cb_dns, dc);
+		dc->dreq = dns_resolve_mx(dc->sv->dns, dom, cb_dns, dc);
 }
 
 static void
@@ -590,6 +853,7 @@ hook_queue_params(void *arg, const char *domain, const char *vmta,
 	struct server *sv = arg;
 	const struct conf_domain *d = conf_domain_lookup(sv->conf,
 	    strcmp(vmta, SCHED_DEFAULT_VMTA) ? vmta : NULL, domain);
+	const struct conf_vmta *v;
 
 	out->max_smtp_out = d->max_smtp_out;
 	out->max_msg_per_connection = d->max_msg_per_connection;
@@ -615,6 +879,12 @@ hook_queue_params(void *arg, const char *domain, const char *vmta,
 	source_host(sv->conf, strcmp(vmta, SCHED_DEFAULT_VMTA) ? vmta : NULL,
 	    out->source_ip, sizeof(out->source_ip), out->helo,
 	    sizeof(out->helo));
+	out->dom = d;
+	if ((v = strcmp(vmta, SCHED_DEFAULT_VMTA) ? conf_vmta_find(sv->conf,
+	    vmta) : NULL) != NULL) {
+		out->vmta_max_smtp_out = v->max_smtp_out;
+		out->vmta_max_msg_rate = v->max_smtp_msg_rate;
+	}
 }
 
 /* A pool name picks a member vmta round-robin; unknown names fall back to
@@ -635,13 +905,40 @@ hook_select_vmta(void *arg, const char *req, char *vmta, size_t vlen,
 		return;
 	}
 	if ((p = conf_pool_find(sv->conf, req)) != NULL && p->nmembers) {
-		snprintf(vmta, vlen, "%s",
-		    p->members[sv->pool_rr++ % p->nmembers]->name);
+		const struct conf_vmta *m;
+
+		if (sv->npool_rr != sv->conf->npools) {
+			free(sv->pool_rr);
+			sv->npool_rr = sv->conf->npools;
+			sv->pool_rr = xcalloc(sv->npool_rr ? sv->npool_rr : 1,
+			    sizeof(*sv->pool_rr));
+		}
+		m = shape_pool_pick(&sv->pool_rr[p - sv->conf->pools], p, NULL,
+		    NULL);
+		snprintf(vmta, vlen, "%s", m ? m->name : SCHED_DEFAULT_VMTA);
 		snprintf(pool, plen, "%s", req);
 		return;
 	}
 	log_warnx("delivery: unknown virtual-mta \"%s\", using %s", req,
 	    SCHED_DEFAULT_VMTA);
+}
+
+/* MX rollup: recipients of a domain already known to roll up go straight
+ * to the rollup queue. */
+static const char *
+hook_queue_domain(void *arg, const char *domain)
+{
+	struct server *sv = arg;
+	char key[256];
+	size_t i;
+
+	if (sv->conf->nrollups == 0 || sv->rollup == NULL)
+		return NULL;
+	for (i = 0; domain[i] && i < sizeof(key) - 1; i++)
+		key[i] = (char)(domain[i] >= 'A' && domain[i] <= 'Z' ?
+		    domain[i] - 'A' + 'a' : domain[i]);
+	key[i] = '\0';
+	return sched_map_get(sv->rollup, key);
 }
 
 static const struct sched_hooks delivery_sched_hooks = {
@@ -651,6 +948,7 @@ static const struct sched_hooks delivery_sched_hooks = {
 	.outcome = outcome_hook,
 	.queue_event = outcome_queue_event,
 	.wakeup = server_wakeup,
+	.queue_domain = hook_queue_domain,
 };
 
 const struct sched_hooks *

@@ -40,19 +40,29 @@
 static struct conf **old_confs;
 static size_t nold_confs;
 
+/* The scheduler runs on a microsecond clock (rate pacing: 600/min is one
+ * recipient every 100 ms); its timer heap says when to pump next. */
 static void
 pump_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *sv = arg;
-	int64_t now = (int64_t)time(NULL), next;
+	struct timespec ts;
+	int64_t now, next;
 
 	(void)fd;
 	(void)what;
 	if (sv->sched == NULL)
 		return;
-	sched_pump(sv->sched, now);
-	if ((next = sched_next_timer(sv->sched)) != 0) {
-		struct timeval tv = { next > now ? next - now : 0, 0 };
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	sched_pump_us(sv->sched, now);
+	if ((next = sched_next_timer_us(sv->sched)) != 0) {
+		int64_t d = next > now ? next - now : 0;
+
+		if (d > INT64_C(86400) * 1000000)	/* held: "never" */
+			d = INT64_C(86400) * 1000000;
+		struct timeval tv = { (time_t)(d / 1000000),
+		    (suseconds_t)(d % 1000000) };
 		evtimer_add(sv->pump_ev, &tv);
 	}
 }
@@ -160,6 +170,8 @@ server_start(struct server *sv, char *err, size_t errlen)
 	sv->dkim = dkim_cache_new();
 	if (open_stores(sv, err, errlen) == -1)
 		return -1;
+	sv->rollup = sched_map_new();
+	sv->rollup_members = sched_map_new();
 	sv->sched = sched_new(&schp, delivery_hooks(), sv);
 	sv->pump_ev = event_new(sv->base, -1, 0, pump_cb, sv);
 	inject_recover(sv, (int64_t)time(NULL));
@@ -224,6 +236,11 @@ server_stop(struct server *sv)
 		smtpd_free(sv->smtpd);
 	sched_free(sv->sched);
 	sv->sched = NULL;
+	sched_map_free(sv->rollup);
+	sched_map_free(sv->rollup_members);
+	sv->rollup = sv->rollup_members = NULL;
+	free(sv->pool_rr);
+	sv->pool_rr = NULL;
 	if (sv->pump_ev)
 		event_free(sv->pump_ev);
 	sv->pump_ev = NULL;

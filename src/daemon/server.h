@@ -36,6 +36,8 @@ struct sched_hooks;
 struct smtpd_cbs;
 struct dlv_conn;
 struct dkim_cache;
+struct sched_map;
+struct shape_rr;
 typedef struct ssl_ctx_st SSL_CTX;
 
 struct server_opts {
@@ -61,7 +63,10 @@ struct server {
 	struct event		*pump_ev;	/* sched_pump, timer + wakeup */
 	struct event		*sig_ev[4];
 	struct dlv_conn		*conns;		/* live delivery connections */
-	uint64_t		 pool_rr;	/* pool round-robin counter */
+	struct shape_rr		*pool_rr;	/* per conf pool, round-robin */
+	size_t			 npool_rr;
+	struct sched_map	*rollup;	/* domain -> NAME.rollup */
+	struct sched_map	*rollup_members;/* NAME.rollup -> a domain */
 	time_t			 started;
 	int			 stopping;
 	int			 pending_submits;

@@ -35,7 +35,27 @@ sched_new(const struct sched_params *p, const struct sched_hooks *h,
 	if (p)
 		s->p = *p;
 	sched_heap_init(&s->heap);
+	shape_fair_init(&s->fair);
+	s->rng = (uint64_t)(uintptr_t)s ^ UINT64_C(0x9e3779b97f4a7c15);
 	return s;
+}
+
+int64_t
+sched_clock(struct sched *s, int64_t now_s)
+{
+	int64_t us = now_s * SHAPE_USEC;
+
+	/* a seconds clock is coarser than the us one: never go back */
+	if (us > s->now_us)
+		s->now_us = us;
+	return s->now_us;
+}
+
+void
+sched_clock_us(struct sched *s, int64_t now_us)
+{
+	if (now_us > s->now_us)
+		s->now_us = now_us;
 }
 
 void
@@ -81,6 +101,7 @@ sched_free(struct sched *s)
 		return;
 	sched_heap_fini(&s->heap);
 	sched_queues_free(s);
+	shape_fair_fini(&s->fair);
 	for (m = s->msgs; m; m = next) {
 		next = m->snext;
 		msg_free(m);
@@ -147,8 +168,8 @@ sched_emit(struct sched *s, struct sched_event *ev, size_t n)
 	sched_msg_maybe_free(s, m);
 }
 
-static struct sched_qmsg *
-qmsg_get(struct sched_msg *m, struct sched_queue *q)
+struct sched_qmsg *
+sched_qmsg_get(struct sched_msg *m, struct sched_queue *q)
 {
 	struct sched_qmsg *qm;
 
@@ -168,7 +189,7 @@ sched_defer_rcpt(struct sched *s, struct sched_rcpt *r, int64_t when)
 {
 	r->state = SCHED_RCPT_DEFERRED;
 	r->next_attempt = when;
-	sched_heap_push(&s->heap, &r->timer, when);
+	sched_heap_push(&s->heap, &r->timer, when * SHAPE_USEC);
 	sched_wakeup(s);
 }
 
@@ -222,14 +243,21 @@ rcpt_place(struct sched *s, struct sched_msg *m, struct sched_rcpt *r,
     int64_t now)
 {
 	const char *domain = sched_addr_domain(r->addr);
+	const char *qd = NULL;
 	struct sched_queue *q;
 
-	if (domain == NULL ||
-	    (q = sched_queue_get(s, domain, m->vmta)) == NULL) {
+	if (domain != NULL && domain[0] != '\0' && s->h.queue_domain)
+		qd = s->h.queue_domain(s->arg, domain);
+	if (domain == NULL || domain[0] == '\0' ||
+	    (q = sched_queue_get(s, qd ? qd : domain, m->vmta)) == NULL) {
 		rcpt_bad_address(s, r, now);
 		return;
 	}
-	r->qm = qmsg_get(m, q);
+	if (m->pool && (q->pool == NULL || strcmp(q->pool, m->pool) != 0)) {
+		free(q->pool);
+		q->pool = xstrdup(m->pool);
+	}
+	r->qm = sched_qmsg_get(m, q);
 	q->nrcpt++;
 	if (r->next_attempt > now)
 		sched_defer_rcpt(s, r, r->next_attempt);
@@ -322,6 +350,12 @@ timer_fire(struct sched *s, struct sched_timer *t, int64_t now)
 		sched_queue_kick(q);
 		return;
 	}
+	if (t->kind == SCHED_TIMER_PACE) {
+		struct sched_queue *q = SCHED_CONTAINER(t, struct sched_queue,
+		    pace);
+		sched_queue_kick(q);
+		return;
+	}
 	struct sched_rcpt *r = SCHED_CONTAINER(t, struct sched_rcpt, timer);
 	struct sched_queue *q = r->qm->q;
 
@@ -339,10 +373,19 @@ timer_fire(struct sched *s, struct sched_timer *t, int64_t now)
 void
 sched_pump(struct sched *s, int64_t now)
 {
-	struct sched_timer *t;
+	sched_pump_us(s, now * SHAPE_USEC);
+}
 
+void
+sched_pump_us(struct sched *s, int64_t now_us)
+{
+	struct sched_timer *t;
+	int64_t now;
+
+	sched_clock_us(s, now_us);
+	now = s->now_us / SHAPE_USEC;
 	s->in_pump = 1;
-	while ((t = sched_heap_pop_due(&s->heap, now)) != NULL)
+	while ((t = sched_heap_pop_due(&s->heap, s->now_us)) != NULL)
 		timer_fire(s, t, now);
 	while (s->kick_head) {
 		struct sched_queue *q = s->kick_head;
@@ -361,6 +404,14 @@ sched_next_timer(const struct sched *s)
 {
 	const struct sched_timer *t = sched_heap_top(&s->heap);
 
+	return t ? (t->when + SHAPE_USEC - 1) / SHAPE_USEC : 0;
+}
+
+int64_t
+sched_next_timer_us(const struct sched *s)
+{
+	const struct sched_timer *t = sched_heap_top(&s->heap);
+
 	return t ? t->when : 0;
 }
 
@@ -375,13 +426,7 @@ sched_reload(struct sched *s)
 {
 	for (size_t i = 0; i < s->nqueues; i++) {
 		struct sched_queue *q = s->queues[i];
-		sched_queue_params_default(&q->p);
-		if (s->h.queue_params)
-			s->h.queue_params(s->arg, q->domain, q->vmta, &q->p);
-		if (q->p.max_rcpt_per_message <= 0)
-			q->p.max_rcpt_per_message = 1000;
-		if (q->p.max_smtp_out <= 0)
-			q->p.max_smtp_out = 1;
+		sched_queue_params_load(q);
 		sched_queue_kick(q);
 	}
 }

@@ -13,7 +13,15 @@
  *    DSNs;
  *  - queue_event: a queue-level transient failure (a `tq` record);
  *  - wakeup: the owner should call sched_pump() soon (never re-entrantly).
- * Time is passed in by the caller (unix seconds), so tests control it.
+ * Time is passed in by the caller (unix seconds), so tests control it; the
+ * `_us` variants take microseconds for rate pacing (docs/shaping.md): the
+ * core keeps the latest time it was given, never going backwards.
+ *
+ * Shaping (issue #4): when a queue's params carry a <domain> (`dom`), the
+ * core keeps a struct shape_queue per queue (backoff mode, max-msg-rate and
+ * max-connect-rate pacers, disabled source IPs) and a struct shape_vmta per
+ * vmta (max-smtp-out, max-smtp-msg-rate, source-IP rotation), and hands
+ * scarce global connection slots out fairly (shape_fair) between queues.
  *
  * Invariants:
  *  - every live recipient is in exactly one place: a queue's ready list, the
@@ -31,6 +39,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "conf/conf.h"
 
 #define SCHED_DEFAULT_VMTA	"{default}"
 #define SCHED_MAX_RETRY		30	/* retry-after list length (PowerMTA) */
@@ -59,6 +69,12 @@ struct sched_queue_params {
 	int		data_timeout;
 	char		source_ip[64];		/* smtp-source-host IP; "" */
 	char		helo[256];		/* smtp-source-host name; "" */
+	/* Shaping (NULL dom = no shaping: only max_smtp_out applies). The
+	 * domain is borrowed and must outlive the queue's use of it (sluiced
+	 * keeps old configs until exit). */
+	const struct conf_domain *dom;
+	int		vmta_max_smtp_out;	/* <virtual-mta> max-smtp-out; 0 */
+	struct conf_rate vmta_max_msg_rate;	/* max-smtp-msg-rate; unlimited */
 };
 
 /* Fill p with PowerMTA's defaults. */
@@ -132,6 +148,7 @@ struct sched_result {
 	const char	*diag;		/* "smtp;550 5.1.1 user unknown" */
 	const char	*mta;		/* "mx.example.com (192.0.2.1)" or NULL */
 	const char	*category;	/* bounceCat override or NULL */
+	int		 dns_error;	/* queue-level: retry-after-dns-error */
 };
 
 struct sched_event {
@@ -157,6 +174,10 @@ struct sched_hooks {
 		    struct sched_conn *c, const struct sched_result *res,
 		    int64_t now);
 	void	(*wakeup)(void *arg);
+	/* MX rollup: the queue domain to use for a recipient domain
+	 * ("hotmail.rollup"), or NULL to queue under the domain itself.
+	 * Called for every placed recipient: must be O(1). NULL hook = none. */
+	const char *(*queue_domain)(void *arg, const char *domain);
 };
 
 struct sched_params {
@@ -178,6 +199,7 @@ struct sched_conn {
 	int			 nmsg;		/* transactions so far */
 	int			 nerrors;	/* non-2xx recipient replies */
 	struct sched_batch	*batch;		/* outstanding or NULL */
+	int64_t			 wait_until;	/* us: paced, ask again then */
 	struct sched_conn	*next;
 	struct sched_conn	*prev;
 };
@@ -232,8 +254,10 @@ void sched_msg_add(struct sched *s, const struct sched_msg_in *m, int64_t now);
 
 /* Fire due timers and open the connections queues need. */
 void sched_pump(struct sched *s, int64_t now);
-/* Earliest timer, or 0 if none. */
+void sched_pump_us(struct sched *s, int64_t now_us);
+/* Earliest timer, or 0 if none (seconds, rounded up; _us: microseconds). */
 int64_t sched_next_timer(const struct sched *s);
+int64_t sched_next_timer_us(const struct sched *s);
 /* Stop handing out work (shutdown): conn_next returns NULL from now on. */
 void sched_stop(struct sched *s);
 /* Re-read queue params for every queue (config reload). */
@@ -245,6 +269,12 @@ void sched_reload(struct sched *s);
  * (queue empty, max-msg-per-connection, max-errors-per-connection, stop).
  * The batch stays owned by the core until sched_conn_batch_done(). */
 const struct sched_batch *sched_conn_next(struct sched_conn *c, int64_t now);
+/* Same with a microsecond clock. When it returns NULL because pacing
+ * (max-msg-rate, max-smtp-msg-rate) says "not yet", c->wait_until is the
+ * time (us) to ask again (the connection may also just quit); otherwise
+ * c->wait_until is 0. */
+const struct sched_batch *sched_conn_next_us(struct sched_conn *c,
+    int64_t now_us);
 /* Report the batch's per-recipient results (res[i] for rcpts[i]). */
 void sched_conn_batch_done(struct sched_conn *c,
     const struct sched_result *res, int64_t now);
@@ -269,6 +299,17 @@ const char *sched_queue_vmta(const struct sched_queue *q);
 const struct sched_queue_params *sched_queue_params(
     const struct sched_queue *q);
 void sched_queue_set_pause(struct sched_queue *q, int paused);
+/* Shaping state of the queue and of its vmta (for the glue: replies,
+ * source-IP choice). NULL if the queue has no `dom`. */
+struct shape_queue *sched_queue_shape(struct sched_queue *q);
+struct shape_vmta *sched_queue_shape_vmta(struct sched_queue *q);
+/* Limits may have changed (e.g. backoff entered): re-evaluate soon. */
+void sched_queue_wake(struct sched_queue *q);
+/* MX rollup learned for q's domain: move q's ready recipients to the queue
+ * `domain`/vmta (e.g. "hotmail.rollup/vmta"); new ones go there through
+ * the queue_domain hook. Returns the target queue. */
+struct sched_queue *sched_queue_reroute(struct sched_queue *q,
+    const char *domain, int64_t now);
 
 struct sched_queue_info {
 	const char	*name, *domain, *vmta;
@@ -278,6 +319,7 @@ struct sched_queue_info {
 	int		 paused;
 	int		 backoff;
 	int64_t		 next_retry;	/* queue retry time, 0 = none */
+	const char	*pool;		/* last pool that fed it, or NULL */
 	const char	*last_error;
 };
 /* Call cb for each queue, sorted by name. */
@@ -286,6 +328,15 @@ void sched_queue_foreach(struct sched *s,
 struct sched_queue *sched_queue_find(struct sched *s, const char *name);
 
 void sched_get_stats(const struct sched *s, struct sched_stats *st);
+
+/* --- string map (sched_map.c): rollup knowledge for the glue --- */
+struct sched_map;
+struct sched_map *sched_map_new(void);
+void sched_map_free(struct sched_map *m);
+/* Value for key, or NULL. O(1) expected. */
+const char *sched_map_get(const struct sched_map *m, const char *key);
+/* Insert or replace (both copied). */
+void sched_map_put(struct sched_map *m, const char *key, const char *val);
 
 /* --- pure policy helpers (sched_policy.c) --- */
 
@@ -308,5 +359,71 @@ int sched_retry_parse(struct sched_queue_params *p, const char *list);
 /* Parse a TIME-INTERVAL "1w2d12h30m10s" (bare number = seconds). */
 int sched_interval_parse(const char *s, int64_t *out);
 const char *sched_outcome_name(enum sched_outcome k);
+
+/* ==== operator control (sched_ctl.c) ===================================
+ * Owned by the control helper; appended here, the rest of this header is
+ * the core's. pause/resume of queues ("DOMAIN[/VMTA]", fnmatch wildcards,
+ * DOMAIN alone = DOMAIN/ *) and jobs, schedule (retry now), list, delete.
+ * Paused queues and jobs hold their recipients in the heap at
+ * SCHED_CTL_HOLD_WHEN (see sched_ctl.c). sched_ctl_new wraps the core's
+ * wakeup, conn_open and outcome hooks; sched_ctl_free restores them (call
+ * it before sched_free). `arm(arm_arg)` asks the owner to call
+ * sched_ctl_sweep() soon (from the loop, not re-entrantly). */
+#define SCHED_CTL_HOLD_WHEN	(INT64_C(1) << 60)	/* heap time: never */
+
+struct sched_ctl;
+
+struct sched_ctl_sel {
+	const char	*queue;		/* spec or NULL = any */
+	const char	*job;		/* job id or NULL = any */
+};
+
+struct sched_ctl_item {
+	const char	*rcpt, *orig, *job_id, *queue;
+	const char	*state;		/* ready|deferred|inflight|held */
+	uint64_t	 msg_id;
+	uint32_t	 attempts;
+	int64_t		 next_attempt;	/* unix s; 0 = ready now */
+	int64_t		 time_queued;
+};
+
+struct sched_ctl *sched_ctl_new(struct sched *s, void (*arm)(void *),
+    void *arm_arg);
+void sched_ctl_free(struct sched_ctl *c);
+void sched_ctl_sweep(struct sched_ctl *c);
+/* Split a spec into lower-cased domain and vmta patterns; -1 if invalid. */
+int sched_ctl_spec_split(const char *spec, char *dom, size_t dlen,
+    char *vmta, size_t vlen);
+int sched_ctl_spec_has_wildcard(const char *spec);
+/* 1 match, 0 no match, -1 invalid spec. */
+int sched_ctl_spec_match(const char *spec, const char *domain,
+    const char *vmta);
+/* -1 invalid spec, else the number of queues matched (*nrcpt recipients
+ * held or released). A wildcard pause also pauses queues created later. */
+long sched_ctl_pause_queues(struct sched_ctl *c, const char *spec, int pause,
+    int64_t now, long *nrcpt);
+/* Recipients held (pause) or released (resume); -1: job not paused. */
+long sched_ctl_pause_job(struct sched_ctl *c, const char *job, int pause,
+    int64_t now);
+size_t sched_ctl_paused_jobs(const struct sched_ctl *c,
+    const char *const **jobs);
+/* Retry now: matching queues leave retry mode, their deferred (not held)
+ * recipients become ready. -1 invalid spec, else queues matched. */
+long sched_ctl_schedule(struct sched_ctl *c, const char *spec, int64_t now,
+    size_t *nrcpt);
+/* -1 if sel has an invalid spec or an empty job. */
+int sched_ctl_sel_check(const struct sched_ctl_sel *sel);
+/* cb for the first `max` selected live recipients, oldest message first;
+ * returns how many are selected in all. */
+size_t sched_ctl_list(struct sched_ctl *c, const struct sched_ctl_sel *sel,
+    size_t max, void (*cb)(const struct sched_ctl_item *, void *), void *arg);
+/* Final-bounce every selected queued (not in-flight) recipient with res;
+ * the events go to emit(arg) instead of the outcome hook when emit is not
+ * NULL. Returns the number deleted; *inflight = selected but in flight. */
+size_t sched_ctl_delete(struct sched_ctl *c, const struct sched_ctl_sel *sel,
+    const struct sched_result *res, int64_t now,
+    void (*emit)(void *, const struct sched_event *, size_t), void *arg,
+    size_t *inflight);
+/* ==== end of operator control ========================================= */
 
 #endif

@@ -6,6 +6,13 @@
  * owner's conn_open hook; it ends with exactly one of sched_conn_closed(),
  * sched_conn_failed() or sched_conn_bounce_queue(). At most one batch is
  * outstanding per connection.
+ *
+ * Pacing: a transaction takes its recipients from the queue's
+ * max-msg-rate pacer (one token per attempted recipient) and one message
+ * from the vmta's max-smtp-out-msg-rate pacer; "not yet" returns NULL with
+ * c->wait_until set. Fairness: while other queues wait for a global
+ * connection slot, a connection asks the fair picker at each transaction
+ * boundary whether to keep its slot or hand it over (then it quits).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +21,42 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "sched/sched_int.h"
+
+/* A vmta slot freed: every queue waiting for one gets to try. */
+static void
+unblock_vmta(struct sched *s, struct sched_vmta *vm)
+{
+	for (size_t i = 0; i < s->nqueues && vm->nblocked; i++) {
+		struct sched_queue *q = s->queues[i];
+		if (q->vblocked && q->vm == vm) {
+			q->vblocked = 0;
+			vm->nblocked--;
+			sched_queue_kick(q);
+		}
+	}
+	vm->nblocked = 0;
+}
+
+/* A global slot freed: the fair pick (if any) tries first, then the rest
+ * (those that cannot get one block again and keep their fair position). */
+static void
+unblock_all(struct sched *s)
+{
+	struct sched_queue *g = s->grant;
+
+	s->grant = NULL;
+	if (g && g->blocked)
+		sched_queue_kick(g);
+	for (size_t i = 0; i < s->nqueues; i++) {
+		struct sched_queue *q = s->queues[i];
+		if (q->blocked) {
+			q->blocked = 0;
+			shape_fair_set_ready(&s->fair, &q->fe, 0);
+			sched_queue_kick(q);
+		}
+	}
+	s->nblocked = 0;
+}
 
 static void
 conn_release(struct sched_conn *c)
@@ -33,19 +76,17 @@ conn_release(struct sched_conn *c)
 	q->nconn--;
 	if (!c->started)
 		q->nstarting--;
+	if (c->wait_until)
+		q->nwaiting--;
+	q->vm->sv.nconn--;
 	s->nconn--;
 	free(c);
 	if (q->nready)
 		sched_queue_kick(q);
-	if (s->nblocked) {
-		for (size_t i = 0; i < s->nqueues; i++) {
-			if (s->queues[i]->blocked) {
-				s->queues[i]->blocked = 0;
-				sched_queue_kick(s->queues[i]);
-			}
-		}
-		s->nblocked = 0;
-	}
+	if (q->vm->nblocked)
+		unblock_vmta(s, q->vm);
+	if (s->nblocked)
+		unblock_all(s);
 }
 
 void
@@ -64,12 +105,33 @@ sched_conns_free(struct sched_queue *q)
 	q->conns = NULL;
 }
 
+/* Other queues wait for a global slot: keep ours only if the fair picker
+ * chooses this queue; otherwise remember who gets it and quit. */
 static int
-conn_may_continue(const struct sched_conn *c)
+conn_keeps_slot(struct sched_queue *q)
+{
+	struct sched *s = q->s;
+	struct shape_fair_ent *e;
+
+	if (s->nblocked == 0 || q->blocked)
+		return 1;
+	shape_fair_set_ready(&s->fair, &q->fe, 1);
+	e = shape_fair_next(&s->fair);
+	shape_fair_set_ready(&s->fair, &q->fe, 0);
+	if (e == NULL || e->data == q)
+		return 1;
+	s->grant = e->data;
+	return 0;
+}
+
+static int
+conn_may_continue(struct sched_conn *c)
 {
 	const struct sched_queue_params *p = &c->queue->p;
 
 	if (c->queue->s->stopping)
+		return 0;
+	if (c->started && !conn_keeps_slot(c->queue))
 		return 0;
 	if (p->max_msg_per_connection > 0 &&
 	    c->nmsg >= p->max_msg_per_connection)
@@ -83,13 +145,12 @@ conn_may_continue(const struct sched_conn *c)
 /* Take up to max-rcpt-per-message ready recipients of the queue's first
  * message; expired ones are bounced on the way. NULL if nothing is left. */
 static struct sched_batch *
-batch_take(struct sched_queue *q, int64_t now)
+batch_take(struct sched_queue *q, size_t max, int64_t now)
 {
 	struct sched_qmsg *qm;
 
 	while ((qm = q->rhead) != NULL) {
 		struct sched_msg *m = qm->msg;
-		size_t max = (size_t)q->p.max_rcpt_per_message;
 		struct sched_batch *b;
 
 		if (now >= sched_expiry(&q->p, m->time_queued)) {
@@ -112,16 +173,69 @@ batch_take(struct sched_queue *q, int64_t now)
 	return NULL;
 }
 
+/* How many recipients of the queue's first message may go now under the
+ * pacers (0: c->wait_until set). Expired messages are bounced first. */
+static size_t
+batch_allowance(struct sched_conn *c, int64_t now)
+{
+	struct sched_queue *q = c->queue;
+	struct sched_qmsg *qm;
+	size_t want;
+	int64_t t, k;
+
+	while ((qm = q->rhead) != NULL &&
+	    now / SHAPE_USEC >= sched_expiry(&q->p, qm->msg->time_queued))
+		sched_expire_ready(q, now / SHAPE_USEC);
+	if (qm == NULL)
+		return 0;
+	want = qm->nready < (size_t)q->p.max_rcpt_per_message ? qm->nready :
+	    (size_t)q->p.max_rcpt_per_message;
+	if ((t = shape_rate_next(&q->vm->sv.msg_rate, now)) > now) {
+		c->wait_until = t;
+		return 0;
+	}
+	if (!q->shaped)
+		k = (int64_t)want;
+	else if ((k = shape_queue_rcpt_take(&q->sq, (int64_t)want, now)) == 0) {
+		c->wait_until = shape_queue_rcpt_ready(&q->sq, now);
+		return 0;
+	}
+	shape_rate_take(&q->vm->sv.msg_rate, now);
+	return (size_t)k;
+}
+
 const struct sched_batch *
 sched_conn_next(struct sched_conn *c, int64_t now)
 {
+	return sched_conn_next_us(c, sched_clock(c->queue->s, now));
+}
+
+const struct sched_batch *
+sched_conn_next_us(struct sched_conn *c, int64_t now_us)
+{
 	struct sched_queue *q = c->queue;
+	int64_t now;
+	size_t k;
 
 	if (c->batch)
 		fatalx("%s: batch already outstanding", __func__);
+	sched_clock_us(q->s, now_us);
+	now_us = q->s->now_us;
+	now = now_us / SHAPE_USEC;
+	if (c->wait_until) {
+		c->wait_until = 0;
+		q->nwaiting--;
+	}
 	if (!conn_may_continue(c))
 		return NULL;
-	if ((c->batch = batch_take(q, now)) == NULL)
+	if ((k = batch_allowance(c, now_us)) == 0) {
+		if (c->wait_until == SHAPE_NEVER)
+			c->wait_until = 0;
+		if (c->wait_until)
+			q->nwaiting++;
+		return NULL;
+	}
+	if ((c->batch = batch_take(q, k, now)) == NULL)
 		return NULL;
 	if (!c->started) {
 		c->started = 1;
@@ -161,12 +275,15 @@ rcpt_result(struct sched_conn *c, struct sched_rcpt *r,
 		c->nerrors++;
 	else
 		q->nfail = 0;
+	if (k == SCHED_DELIVERED && q->shaped &&
+	    shape_queue_on_delivery(&q->sq, q->p.dom, q->s->now_us) != 0)
+		sched_queue_kick(q);
 	if (k == SCHED_DEFERRED) {
 		int64_t exp = sched_expiry(&q->p, r->msg->time_queued);
 		int64_t next;
 
 		r->attempts++;
-		next = now + sched_retry_delay(&q->p, r->attempts);
+		next = now + sched_retry_delay_q(q, r->attempts, 0);
 		if (now >= exp)
 			k = SCHED_EXPIRED;
 		else
@@ -191,6 +308,7 @@ sched_conn_batch_done(struct sched_conn *c, const struct sched_result *res,
 
 	if (b == NULL)
 		fatalx("%s: no batch outstanding", __func__);
+	sched_clock(s, now);
 	c->batch = NULL;
 	m = b->msg;
 	ev = xcalloc(b->n, sizeof(*ev));
@@ -236,8 +354,9 @@ sched_conn_failed(struct sched_conn *c, const struct sched_result *res,
 	sched_queue_set_error(q, res->diag);
 	q->nfail++;
 	if (q->timer.idx == SIZE_MAX && !s->stopping) {
-		sched_heap_push(&s->heap, &q->timer,
-		    now + sched_retry_delay(&q->p, q->nfail));
+		sched_heap_push(&s->heap, &q->timer, (now +
+		    sched_retry_delay_q(q, q->nfail, res->dns_error)) *
+		    SHAPE_USEC);
 		sched_wakeup(s);
 	}
 	if (s->h.queue_event)
@@ -278,6 +397,22 @@ sched_conn_bounce_queue(struct sched_conn *c, const struct sched_result *res,
 		sched_msg_maybe_free(q->s, m);
 	}
 	conn_release(c);
+}
+
+/* Retry delay for the queue: the shaping schedule (backoff-retry-after,
+ * retry-schedule exponential, retry-after-dns-error) when the queue has a
+ * <domain>, else the params' retry-after list. */
+int64_t
+sched_retry_delay_q(struct sched_queue *q, uint32_t attempts, int dns_error)
+{
+	const struct conf_domain *d = q->p.dom;
+
+	if (d == NULL)
+		return sched_retry_delay(&q->p, attempts);
+	if (dns_error && d->retry_after_dns_error > 0)
+		return d->retry_after_dns_error;
+	return shape_retry_delay(d, (int)(attempts > 1000 ? 1000 : attempts),
+	    shape_mode_in_backoff(&q->sq.mode, q->s->now_us), &q->s->rng);
 }
 
 void

@@ -14,8 +14,20 @@
 
 #include "sched/sched.h"
 #include "sched/sched_heap.h"
+#include "shape/shape.h"
 
-enum { SCHED_TIMER_RCPT = 1, SCHED_TIMER_QUEUE = 2 };
+/* Heap times are microseconds; rcpt/queue retry times are whole seconds
+ * scaled up, pacing timers are exact. */
+enum { SCHED_TIMER_RCPT = 1, SCHED_TIMER_QUEUE = 2, SCHED_TIMER_PACE = 3 };
+
+/* Per-vmta shaping state (max-smtp-out, max-smtp-msg-rate, source-IP
+ * rotation), shared by the vmta's queues. */
+struct sched_vmta {
+	char			*name;
+	struct shape_vmta	 sv;
+	int			 inited;
+	int			 nblocked;	/* queues waiting for a slot */
+};
 
 struct sched_qmsg {
 	struct sched_msg	*msg;
@@ -37,10 +49,18 @@ struct sched_queue {
 	uint64_t			 nrcpt;		/* live recipients */
 	int				 nconn;
 	int				 nstarting;	/* no batch taken yet */
+	int				 nwaiting;	/* waiting for the pacer */
 	struct sched_conn		*conns;
 	int				 paused;
 	int				 backoff;
 	int				 blocked;	/* by total-max-smtp-out */
+	int				 vblocked;	/* by vmta max-smtp-out */
+	int				 shaped;	/* sq initialised */
+	struct shape_queue		 sq;
+	struct shape_fair_ent		 fe;		/* global slot fairness */
+	struct sched_timer		 pace;		/* pacing/backoff wake */
+	struct sched_vmta		*vm;
+	char				*pool;
 	uint32_t			 nfail;		/* queue-level failures */
 	struct sched_timer		 timer;		/* retry mode */
 	char				*last_error;
@@ -60,6 +80,12 @@ struct sched {
 	struct sched_stats	 st;
 	int			 nconn;
 	int			 nblocked;
+	struct shape_fair	 fair;		/* blocked queues */
+	struct sched_queue	*grant;		/* next slot goes here first */
+	struct sched_vmta	**vmtas;
+	size_t			 nvmtas;
+	int64_t			 now_us;	/* latest time given */
+	uint64_t		 rng;		/* retry jitter */
 	int			 stopping;
 	int			 in_pump;
 };
@@ -73,13 +99,20 @@ void sched_queue_set_error(struct sched_queue *q, const char *err);
 void sched_ready_push(struct sched_rcpt *r);
 void sched_ready_unlink(struct sched_rcpt *r);
 void sched_open_conns(struct sched_queue *q);
+void sched_queue_params_load(struct sched_queue *q);
+void sched_pace_arm(struct sched_queue *q, int64_t when_us);
+int64_t sched_retry_delay_q(struct sched_queue *q, uint32_t attempts,
+    int dns_error);
 
 /* sched.c */
 void sched_emit(struct sched *s, struct sched_event *ev, size_t n);
 void sched_msg_maybe_free(struct sched *s, struct sched_msg *m);
+struct sched_qmsg *sched_qmsg_get(struct sched_msg *m, struct sched_queue *q);
 void sched_defer_rcpt(struct sched *s, struct sched_rcpt *r, int64_t when);
 void sched_wakeup(struct sched *s);
 void sched_expire_ready(struct sched_queue *q, int64_t now);
+int64_t sched_clock(struct sched *s, int64_t now_s);	/* -> us */
+void sched_clock_us(struct sched *s, int64_t now_us);
 
 /* sched_conn.c */
 void sched_conns_free(struct sched_queue *q);

@@ -6,6 +6,14 @@
  * destination domain and vmta) and they carry state worth keeping between
  * bursts (retry mode, last error). They are kept in an array sorted by name
  * (binary search; `/queues` lists them in that order).
+ *
+ * Shaping (docs/shaping.md §7): before a connection is opened the queue's
+ * shape_queue (backoff-aware max-smtp-out, max-connect-rate), the vmta's
+ * max-smtp-out and total-max-smtp-out must all allow it; a pacing "not
+ * yet" arms the queue's pace timer (microseconds). Queues waiting for a
+ * global slot sit in the scheduler's fair picker (stride scheduling), so a
+ * backlog elsewhere cannot starve them (see sched_conn.c: a connection
+ * yields its slot at a transaction boundary when the picker says so).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +53,56 @@ sched_queue_find(struct sched *s, const char *name)
 	return found ? s->queues[i] : NULL;
 }
 
+static struct sched_vmta *
+vmta_get(struct sched *s, const char *name)
+{
+	struct sched_vmta *v;
+
+	for (size_t i = 0; i < s->nvmtas; i++)
+		if (strcmp(s->vmtas[i]->name, name) == 0)
+			return s->vmtas[i];
+	v = xcalloc(1, sizeof(*v));
+	v->name = xstrdup(name);
+	s->vmtas = xreallocarray(s->vmtas, s->nvmtas + 1, sizeof(*s->vmtas));
+	s->vmtas[s->nvmtas++] = v;
+	return v;
+}
+
+/* (Re-)read the queue's settings from the owner; keeps pacing state. */
+void
+sched_queue_params_load(struct sched_queue *q)
+{
+	struct sched *s = q->s;
+	int64_t now = s->now_us;
+
+	sched_queue_params_default(&q->p);
+	if (s->h.queue_params)
+		s->h.queue_params(s->arg, q->domain, q->vmta, &q->p);
+	if (q->p.max_rcpt_per_message <= 0)
+		q->p.max_rcpt_per_message = 1000;
+	if (q->p.max_smtp_out <= 0)
+		q->p.max_smtp_out = 1;
+	if (q->vm == NULL)
+		q->vm = vmta_get(s, q->vmta);
+	if (!q->vm->inited) {
+		shape_vmta_init(&q->vm->sv, q->p.vmta_max_smtp_out,
+		    &q->p.vmta_max_msg_rate);
+		q->vm->inited = 1;
+	} else
+		shape_vmta_reload(&q->vm->sv, q->p.vmta_max_smtp_out,
+		    &q->p.vmta_max_msg_rate, now);
+	if (q->p.dom == NULL)
+		return;
+	if (!q->shaped) {
+		shape_queue_init(&q->sq, q->p.dom, now);
+		shape_fair_ent_init(&q->fe, q->p.dom->queue_priority, q);
+		q->shaped = 1;
+	} else {
+		shape_queue_reload(&q->sq, q->p.dom, now);
+		shape_fair_ent_set_priority(&q->fe, q->p.dom->queue_priority);
+	}
+}
+
 static struct sched_queue *
 queue_new(struct sched *s, const char *name, const char *vmta)
 {
@@ -57,13 +115,10 @@ queue_new(struct sched *s, const char *name, const char *vmta)
 	q->vmta = xstrdup(vmta);
 	q->timer.idx = SIZE_MAX;
 	q->timer.kind = SCHED_TIMER_QUEUE;
-	sched_queue_params_default(&q->p);
-	if (s->h.queue_params)
-		s->h.queue_params(s->arg, q->domain, q->vmta, &q->p);
-	if (q->p.max_rcpt_per_message <= 0)
-		q->p.max_rcpt_per_message = 1000;
-	if (q->p.max_smtp_out <= 0)
-		q->p.max_smtp_out = 1;
+	q->pace.idx = SIZE_MAX;
+	q->pace.kind = SCHED_TIMER_PACE;
+	shape_fair_ent_init(&q->fe, 50, q);
+	sched_queue_params_load(q);
 	return q;
 }
 
@@ -99,6 +154,9 @@ sched_queues_free(struct sched *s)
 	for (size_t i = 0; i < s->nqueues; i++) {
 		struct sched_queue *q = s->queues[i];
 		sched_conns_free(q);
+		if (q->shaped)
+			shape_queue_fini(&q->sq);
+		free(q->pool);
 		free(q->name);
 		free(q->domain);
 		free(q->vmta);
@@ -108,6 +166,13 @@ sched_queues_free(struct sched *s)
 	free(s->queues);
 	s->queues = NULL;
 	s->nqueues = s->capqueues = 0;
+	for (size_t i = 0; i < s->nvmtas; i++) {
+		free(s->vmtas[i]->name);
+		free(s->vmtas[i]);
+	}
+	free(s->vmtas);
+	s->vmtas = NULL;
+	s->nvmtas = 0;
 }
 
 void
@@ -223,22 +288,84 @@ queue_can_open(const struct sched_queue *q)
 }
 
 void
-sched_open_conns(struct sched_queue *q)
+sched_pace_arm(struct sched_queue *q, int64_t when_us)
+{
+	struct sched *s = q->s;
+
+	if (when_us == SHAPE_NEVER)
+		return;
+	if (q->pace.idx != SIZE_MAX) {
+		if (q->pace.when <= when_us)
+			return;
+		sched_heap_remove(&s->heap, &q->pace);
+	}
+	sched_heap_push(&s->heap, &q->pace, when_us);
+	sched_wakeup(s);
+}
+
+/* The queue's own shaping: backoff-aware max-smtp-out, max-connect-rate,
+ * and no extra connection while others wait for the recipient pacer. */
+static int
+queue_shape_ok(struct sched_queue *q)
+{
+	int64_t now = q->s->now_us, t;
+
+	if (!q->shaped)
+		return 1;
+	shape_queue_tick(&q->sq, q->p.dom, now);
+	if (shape_mode_in_backoff(&q->sq.mode, now))
+		sched_pace_arm(q, q->sq.mode.until);
+	t = shape_queue_conn_ready(&q->sq, q->p.dom, q->nconn, now);
+	if (t == SHAPE_NEVER)
+		return 0;		/* a closing connection kicks us */
+	if (t > now) {
+		sched_pace_arm(q, t);
+		return 0;
+	}
+	if (q->nwaiting > 0)
+		return 0;		/* the pacer is the bottleneck */
+	if (q->nconn > 0 && (t = shape_queue_rcpt_ready(&q->sq, now)) > now) {
+		sched_pace_arm(q, t);
+		return 0;
+	}
+	return 1;
+}
+
+/* vmta max-smtp-out and total-max-smtp-out; blocked queues are kicked
+ * (the fair pick first) when a slot frees up. */
+static int
+queue_slot_ok(struct sched_queue *q)
 {
 	struct sched *s = q->s;
 	int total = s->p.total_max_smtp_out > 0 ? s->p.total_max_smtp_out :
 	    1200;
 
-	while (queue_can_open(q)) {
+	if (!shape_vmta_conn_ok(&q->vm->sv)) {
+		if (!q->vblocked) {
+			q->vblocked = 1;
+			q->vm->nblocked++;
+		}
+		return 0;
+	}
+	if (s->nconn >= total) {
+		if (!q->blocked) {
+			q->blocked = 1;
+			s->nblocked++;
+			shape_fair_set_ready(&s->fair, &q->fe, 1);
+		}
+		return 0;
+	}
+	return 1;
+}
+
+void
+sched_open_conns(struct sched_queue *q)
+{
+	struct sched *s = q->s;
+
+	while (queue_can_open(q) && queue_shape_ok(q) && queue_slot_ok(q)) {
 		struct sched_conn *c;
 
-		if (s->nconn >= total) {
-			if (!q->blocked) {
-				q->blocked = 1;
-				s->nblocked++;
-			}
-			return;
-		}
 		c = xcalloc(1, sizeof(*c));
 		c->queue = q;
 		c->next = q->conns;
@@ -247,6 +374,9 @@ sched_open_conns(struct sched_queue *q)
 		q->conns = c;
 		q->nconn++;
 		q->nstarting++;
+		q->vm->sv.nconn++;
+		if (q->shaped)
+			shape_queue_conn_opened(&q->sq, s->now_us);
 		s->nconn++;
 		s->st.conns = (uint64_t)s->nconn;
 		s->h.conn_open(s->arg, c);
@@ -277,6 +407,51 @@ sched_queue_params(const struct sched_queue *q)
 	return &q->p;
 }
 
+struct sched_queue *
+sched_queue_reroute(struct sched_queue *q, const char *domain, int64_t now)
+{
+	struct sched_queue *t = sched_queue_get(q->s, domain, q->vmta);
+
+	(void)now;
+	if (t == NULL || t == q)
+		return q;
+	while (q->rhead) {
+		struct sched_qmsg *qm = q->rhead;
+		struct sched_qmsg *tqm = sched_qmsg_get(qm->msg, t);
+
+		while (qm->head) {
+			struct sched_rcpt *r = qm->head;
+
+			sched_ready_unlink(r);
+			q->nrcpt--;
+			t->nrcpt++;
+			r->qm = tqm;
+			sched_ready_push(r);
+		}
+	}
+	if (q->pool && t->pool == NULL)
+		t->pool = xstrdup(q->pool);
+	return t;
+}
+
+struct shape_queue *
+sched_queue_shape(struct sched_queue *q)
+{
+	return q->shaped ? &q->sq : NULL;
+}
+
+struct shape_vmta *
+sched_queue_shape_vmta(struct sched_queue *q)
+{
+	return &q->vm->sv;
+}
+
+void
+sched_queue_wake(struct sched_queue *q)
+{
+	sched_queue_kick(q);
+}
+
 void
 sched_queue_set_pause(struct sched_queue *q, int paused)
 {
@@ -295,9 +470,11 @@ sched_queue_foreach(struct sched *s,
 			.name = q->name, .domain = q->domain, .vmta = q->vmta,
 			.rcpt = q->nrcpt, .ready = q->nready,
 			.conns = q->nconn, .paused = q->paused,
-			.backoff = q->backoff,
+			.backoff = q->shaped ? shape_mode_in_backoff(
+			    &q->sq.mode, q->s->now_us) : q->backoff,
 			.next_retry = q->timer.idx != SIZE_MAX ?
-			    q->timer.when : 0,
+			    q->timer.when / SHAPE_USEC : 0,
+			.pool = q->pool,
 			.last_error = q->last_error ? q->last_error : "",
 		};
 		cb(&qi, arg);
