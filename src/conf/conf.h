@@ -288,6 +288,7 @@ struct conf_vmta {
 	struct conf_rate		 max_smtp_msg_rate;
 	struct conf_dkim_key		*dkim_keys;
 	size_t				 ndkim_keys;
+	const char			*dkim_esp_domain; /* NULL = global */
 };
 
 struct conf_pool {
@@ -298,6 +299,7 @@ struct conf_pool {
 	struct conf_rate		 max_smtp_msg_rate;
 	struct conf_dkim_key		*dkim_keys;
 	size_t				 ndkim_keys;
+	const char			*dkim_esp_domain; /* NULL = global */
 };
 
 /* ---- the whole configuration ---------------------------------------- */
@@ -328,6 +330,7 @@ struct conf {
 	char			*tls_certificate;	/* inbound STARTTLS */
 	char			*tls_private_key;
 	char			*dkim_key_directory;
+	char			*dkim_esp_domain; /* extra signature, or NULL */
 	struct conf_dkim_key	*dkim_keys;	/* global domain-key */
 	size_t			 ndkim_keys;
 	struct acctw_file	*acct_files;	/* pass to acctw_open() */

@@ -155,6 +155,10 @@ const struct conf_directive conf_directives[] = {
 	    "SELECTOR,DOMAIN|*,FILE: DKIM key (repeatable). VMTA keys first, "
 	    "then pool, then global; first key whose domain equals or is a "
 	    "parent of the sender domain wins."),
+	TSTR("dkim-esp-domain", CS_GLOBAL, 0, G(dkim_esp_domain),
+	    "Sluice: DOMAIN whose key(s) (domain-key or dkim-key-directory) "
+	    "add a second, ESP signature to every signed message; also per "
+	    "<virtual-mta>/<virtual-mta-pool>."),
 	TBOOL("spool-sync", CS_GLOBAL, "yes", G(spool_sync),
 	    "Sluice: fdatasync the spool before accepting; `no` is for "
 	    "benchmarks only (mail can be lost on a crash)."),
@@ -335,6 +339,10 @@ const struct conf_directive conf_directives[] = {
 	    "Connections across all queues of the VMTA; 0 = unlimited."),
 	TRATE("max-smtp-msg-rate", CS_VMTA, "unlimited", V(max_smtp_msg_rate),
 	    "Messages per time across the VMTA."),
+	TSTR("dkim-esp-domain", CS_VMTA, 0, V(dkim_esp_domain),
+	    "Sluice: ESP signing domain for mail through this VMTA."),
+	TSTR("dkim-esp-domain", CS_POOL, 0, P(dkim_esp_domain),
+	    "Sluice: ESP signing domain for mail through this pool."),
 	TFN("virtual-mta", CS_POOL, NULL, conf_h_member, .off = 0,
 	    "NAME: pool member (a <virtual-mta>; repeatable)."),
 	TINT("max-smtp-out", CS_POOL, "0", 0, 100000, P(max_smtp_out),

@@ -1,13 +1,42 @@
 /*
- * dkim_cache.c -- DKIM signing at spool time: decide whether a message is
- * signed (source-level or <domain> dkim-sign), pick the key (domain-key:
- * vmta, pool, global; the sender's domain or a parent), keep loaded keys.
+ * dkim_cache.c -- DKIM signing at spool time (after smtpd's header
+ * changes: Received, Message-Id/Date, X-Virtual-MTA/X-Job stripping):
+ * whether a message is signed, with which keys, and the loaded keys.
+ * The rules are documented for users in docs/dkim-signing.md:
  *
- * Keys are checked at config load (dkim_cache_check), so a bad key path is
- * a config error, never a silent unsigned send. Keys for "*" entries are
- * loaded per sending domain on first use. The cache is dropped on reload.
+ *  - Signed if its <source> says dkim-sign yes, or the merged <domain>
+ *    settings (vmta, domain) of ANY recipient's domain say dkim-sign yes
+ *    (PowerMTA decides per delivery; one signed copy serves all). The
+ *    dkim-* canon/headers/identity/expire settings come from the first
+ *    recipient domain saying yes, else from the first recipient's.
+ *    `if-x-dkim-options-present` is treated as no.
+ *  - Author domain: the Sender header's domain, else From's, else the
+ *    envelope sender's. With an explicit dkim-identity (not
+ *    sender-or-from) its domain is used instead, and i= is set.
+ *  - Keys for a domain D: levels VMTA, pools containing it (or the pool
+ *    named by the message), global. In the first level with a key whose
+ *    domain equals or is a parent of D, or is "*", every key of that level
+ *    with that same domain entry signs (RSA + Ed25519 pairs). Else
+ *    dkim-key-directory DIR/<D or nearest parent>/<selector>.pem, all keys
+ *    of that directory.
+ *  - dkim-esp-domain (VMTA, else pool, else global) adds the keys of that
+ *    domain, found the same way, unless it is the author domain.
+ *
+ * Keys are loaded when the config is checked (dkim_cache_check): a key
+ * that does not load is a config error (exit at start, old config kept on
+ * reload), and no key file is read per message, except a "*" key, which
+ * is read once per new signing domain (its d= is part of the loaded key);
+ * if that fails the message is refused with a temporary error, never sent
+ * unsigned. The keys of the last successful check wait in `pending` until
+ * dkim_cache_new() takes them (start-up and reload both call check, then
+ * new).
+ * Ownership: a cache owns its keys; loop thread only.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,173 +48,521 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "sched/sched.h"
+#include "smtpd/smtpd.h"
 #include "daemon/server.h"
 
-struct dkim_entry {
-	char			*path, *domain;
+#define DKC_MAX_SIGS	8
+#define DKC_DOM_MAX	256
+
+struct dkc_key {
+	const struct conf_dkim_key *ck;		/* NULL: from the key dir */
+	char			*domain;	/* signing domain (d=) */
 	struct dkim_key		*key;
-	struct dkim_entry	*next;
+	struct dkc_key		*next;
 };
 
 struct dkim_cache {
-	struct dkim_entry	*head;
+	struct dkc_key		*keys;
 };
 
-struct dkim_cache *
-dkim_cache_new(void)
-{
-	return xcalloc(1, sizeof(struct dkim_cache));
-}
+static struct dkim_cache *pending;	/* keys of the last good check */
 
-void
-dkim_cache_free(struct dkim_cache *dc)
+static void
+cache_destroy(struct dkim_cache *dc)
 {
-	struct dkim_entry *e, *next;
+	struct dkc_key *e, *next;
 
 	if (dc == NULL)
 		return;
-	for (e = dc->head; e; e = next) {
+	for (e = dc->keys; e; e = next) {
 		next = e->next;
 		dkim_key_free(e->key);
-		free(e->path);
 		free(e->domain);
 		free(e);
 	}
 	free(dc);
 }
 
-static int
-check_keys(const struct conf_dkim_key *k, size_t n, char *err,
-    size_t errlen)
+static void
+pending_free(void)
 {
+	cache_destroy(pending);
+	pending = NULL;
+}
+
+struct dkim_cache *
+dkim_cache_new(void)
+{
+	struct dkim_cache *dc = pending;
+
+	pending = NULL;
+	return dc ? dc : xcalloc(1, sizeof(*dc));
+}
+
+void
+dkim_cache_free(struct dkim_cache *dc)
+{
+	cache_destroy(dc);
+}
+
+static void
+cache_add(struct dkim_cache *dc, const struct conf_dkim_key *ck,
+    const char *domain, struct dkim_key *key)
+{
+	struct dkc_key *e = xcalloc(1, sizeof(*e)), **pp = &dc->keys;
+
+	e->ck = ck;
+	e->domain = xstrdup(domain);
+	e->key = key;
+	while (*pp)			/* keep load order (key dir: sorted) */
+		pp = &(*pp)->next;
+	*pp = e;
+}
+
+/* --- loading (config check) --- */
+
+static int
+load_list(struct dkim_cache *dc, const struct conf *c,
+    const struct conf_dkim_key *k, size_t n, char *err, size_t errlen)
+{
+	char kerr[512];
+
 	for (size_t i = 0; i < n; i++) {
-		const char *dom = strcmp(k[i].domain, "*") ? k[i].domain :
-		    "example.invalid";
+		int wild = strcmp(k[i].domain, "*") == 0;
 		struct dkim_key *key = dkim_key_load(k[i].path, k[i].selector,
-		    dom, err, errlen);
-		if (key == NULL)
+		    wild ? "example.invalid" : k[i].domain, kerr, sizeof(kerr));
+
+		if (key == NULL) {
+			snprintf(err, errlen, "%s: domain-key %s,%s,%s: %s",
+			    c->path, k[i].selector, k[i].domain, k[i].path,
+			    kerr);
 			return -1;
-		dkim_key_free(key);
+		}
+		if (wild)	/* checked; loaded per signing domain */
+			dkim_key_free(key);
+		else
+			cache_add(dc, &k[i], k[i].domain, key);
 	}
 	return 0;
+}
+
+static int
+is_pem(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 4 &&
+	    strcmp(d->d_name + n - 4, ".pem") == 0;
+}
+
+static int
+not_dot(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+/* Every DIR/<domain>/<selector>.pem of one domain directory. */
+static int
+load_dir_domain(struct dkim_cache *dc, const char *dir, const char *name,
+    char *err, size_t errlen)
+{
+	char *sub = xasprintf("%s/%s", dir, name), dom[DKC_DOM_MAX];
+	char kerr[512];
+	struct dirent **ents;
+	int n, rc = 0;
+
+	n = scandir(sub, &ents, is_pem, alphasort);
+	snprintf(dom, sizeof(dom), "%s", name);
+	for (char *p = dom; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (int i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", sub, ents[i]->d_name);
+		char *sel = xstrndup(ents[i]->d_name,
+		    strlen(ents[i]->d_name) - 4);
+		struct dkim_key *key = rc ? NULL : dkim_key_load(path, sel,
+		    dom, kerr, sizeof(kerr));
+
+		if (key != NULL)
+			cache_add(dc, NULL, dom, key);
+		else if (rc == 0) {
+			snprintf(err, errlen, "dkim-key-directory %s: %s: %s",
+			    dir, path, kerr);
+			rc = -1;
+		}
+		free(path);
+		free(sel);
+		free(ents[i]);
+	}
+	if (n >= 0)		/* n < 0: not a directory, ignored */
+		free(ents);
+	free(sub);
+	return rc;
+}
+
+static int
+load_dir(struct dkim_cache *dc, const char *dir, char *err, size_t errlen)
+{
+	struct dirent **ents;
+	int n, rc = 0;
+
+	if ((n = scandir(dir, &ents, not_dot, alphasort)) < 0) {
+		snprintf(err, errlen, "dkim-key-directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (rc == 0)
+			rc = load_dir_domain(dc, dir, ents[i]->d_name, err,
+			    errlen);
+		free(ents[i]);
+	}
+	free(ents);
+	return rc;
 }
 
 int
 dkim_cache_check(const struct conf *c, char *err, size_t errlen)
 {
-	if (check_keys(c->dkim_keys, c->ndkim_keys, err, errlen) == -1)
+	static int registered;
+	struct dkim_cache *dc = xcalloc(1, sizeof(*dc));
+	int rc = load_list(dc, c, c->dkim_keys, c->ndkim_keys, err, errlen);
+
+	for (size_t i = 0; rc == 0 && i < c->nvmtas; i++)
+		rc = load_list(dc, c, c->vmtas[i].dkim_keys,
+		    c->vmtas[i].ndkim_keys, err, errlen);
+	for (size_t i = 0; rc == 0 && i < c->npools; i++)
+		rc = load_list(dc, c, c->pools[i].dkim_keys,
+		    c->pools[i].ndkim_keys, err, errlen);
+	if (rc == 0 && c->dkim_key_directory != NULL)
+		rc = load_dir(dc, c->dkim_key_directory, err, errlen);
+	if (rc == -1) {
+		cache_destroy(dc);
 		return -1;
-	for (size_t i = 0; i < c->nvmtas; i++)
-		if (check_keys(c->vmtas[i].dkim_keys, c->vmtas[i].ndkim_keys,
-		    err, errlen) == -1)
-			return -1;
-	for (size_t i = 0; i < c->npools; i++)
-		if (check_keys(c->pools[i].dkim_keys, c->pools[i].ndkim_keys,
-		    err, errlen) == -1)
-			return -1;
+	}
+	pending_free();
+	pending = dc;
+	if (!registered++)
+		atexit(pending_free);
 	return 0;
 }
 
-static struct dkim_key *
-cache_key(struct dkim_cache *dc, const struct conf_dkim_key *k,
-    const char *domain)
-{
-	struct dkim_entry *e;
-	char err[256];
+/* --- key choice --- */
 
-	for (e = dc->head; e; e = e->next)
-		if (strcmp(e->path, k->path) == 0 &&
-		    strcasecmp(e->domain, domain) == 0)
+static int
+dom_is_or_under(const char *d, const char *parent)
+{
+	size_t n = strlen(d), m = strlen(parent);
+
+	if (n == m)
+		return strcasecmp(d, parent) == 0;
+	return n > m && d[n - m - 1] == '.' &&
+	    strcasecmp(d + n - m, parent) == 0;
+}
+
+/* The loaded key for a configured key and signing domain; "*" keys are
+ * loaded here once per domain. NULL if that load fails (logged). */
+static struct dkim_key *
+key_for(struct dkim_cache *dc, const struct conf_dkim_key *ck,
+    const char *dom)
+{
+	struct dkim_key *key;
+	char err[512];
+
+	for (struct dkc_key *e = dc->keys; e; e = e->next)
+		if (e->ck == ck && strcasecmp(e->domain, dom) == 0)
 			return e->key;
-	struct dkim_key *key = dkim_key_load(k->path, k->selector, domain,
-	    err, sizeof(err));
+	if (strcmp(ck->domain, "*") != 0)
+		return NULL;		/* not loaded at check: cannot be */
+	key = dkim_key_load(ck->path, ck->selector, dom, err, sizeof(err));
 	if (key == NULL) {
-		log_warnx("dkim: %s", err);
+		log_warnx("dkim: domain-key %s,*,%s for %s: %s", ck->selector,
+		    ck->path, dom, err);
 		return NULL;
 	}
-	e = xcalloc(1, sizeof(*e));
-	e->path = xstrdup(k->path);
-	e->domain = xstrdup(domain);
-	e->key = key;
-	e->next = dc->head;
-	dc->head = e;
+	cache_add(dc, ck, dom, key);
 	return key;
 }
 
-/* Domain of the From: header's address, else NULL; into buf. */
+struct dkc_pick {
+	const struct dkim_key	*keys[DKC_MAX_SIGS];
+	int			 author[DKC_MAX_SIGS];	/* gets i= */
+	int			 n;
+	int			 failed;	/* a matched key did not load */
+};
+
+static void
+pick_add(struct dkc_pick *p, const struct dkim_key *k, int author)
+{
+	for (int i = 0; i < p->n; i++)
+		if (strcasecmp(dkim_key_domain(p->keys[i]),
+		    dkim_key_domain(k)) == 0 &&
+		    strcmp(dkim_key_selector(p->keys[i]),
+		    dkim_key_selector(k)) == 0)
+			return;		/* same d= and s=: once */
+	if (p->n == DKC_MAX_SIGS)
+		return;
+	p->author[p->n] = author;
+	p->keys[p->n++] = k;
+}
+
+/* Keys of one level matching dom; 1 if the level had a match. */
+static int
+pick_level(struct dkim_cache *dc, const struct conf_dkim_key *k, size_t n,
+    const char *dom, int author, struct dkc_pick *p)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(k[i].domain, "*") == 0 ||
+		    dom_is_or_under(dom, k[i].domain))
+			break;
+	if (i == n)
+		return 0;
+	for (size_t j = i; j < n; j++) {
+		const struct dkim_key *key;
+
+		if (strcmp(k[j].domain, k[i].domain) != 0)
+			continue;
+		key = key_for(dc, &k[j], strcmp(k[j].domain, "*") ? k[j].domain :
+		    dom);
+		if (key == NULL)
+			p->failed = 1;
+		else
+			pick_add(p, key, author);
+	}
+	return 1;
+}
+
+/* Key directory: DIR/<dom or nearest parent>/ *.pem; 1 if found. */
+static int
+pick_dir(struct dkim_cache *dc, const char *dom, int author,
+    struct dkc_pick *p)
+{
+	for (const char *d = dom; d != NULL; d = strchr(d, '.') ?
+	    strchr(d, '.') + 1 : NULL) {
+		int found = 0;
+
+		for (struct dkc_key *e = dc->keys; e; e = e->next)
+			if (e->ck == NULL && strcasecmp(e->domain, d) == 0) {
+				pick_add(p, e->key, author);
+				found = 1;
+			}
+		if (found)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+pick_keys(struct dkim_cache *dc, const struct conf *c, const char *vmta,
+    const char *dom, int author, struct dkc_pick *p)
+{
+	const struct conf_vmta *v = conf_vmta_find(c, vmta);
+	const struct conf_pool *pl = conf_pool_find(c, vmta);
+
+	if (v && pick_level(dc, v->dkim_keys, v->ndkim_keys, dom, author, p))
+		return;
+	for (size_t i = 0; v != NULL && i < c->npools; i++)
+		for (size_t j = 0; j < c->pools[i].nmembers; j++)
+			if (c->pools[i].members[j] == v &&
+			    pick_level(dc, c->pools[i].dkim_keys,
+			    c->pools[i].ndkim_keys, dom, author, p))
+				return;
+	if (pl && pick_level(dc, pl->dkim_keys, pl->ndkim_keys, dom, author,
+	    p))
+		return;
+	if (pick_level(dc, c->dkim_keys, c->ndkim_keys, dom, author, p))
+		return;
+	pick_dir(dc, dom, author, p);
+}
+
 static const char *
-from_domain(const char *data, size_t len, char *buf, size_t blen)
+esp_domain(const struct conf *c, const char *vmta)
+{
+	const struct conf_vmta *v = conf_vmta_find(c, vmta);
+	const struct conf_pool *pl = conf_pool_find(c, vmta);
+
+	if (v && v->dkim_esp_domain)
+		return v->dkim_esp_domain;
+	for (size_t i = 0; v != NULL && i < c->npools; i++)
+		for (size_t j = 0; j < c->pools[i].nmembers; j++)
+			if (c->pools[i].members[j] == v &&
+			    c->pools[i].dkim_esp_domain)
+				return c->pools[i].dkim_esp_domain;
+	if (pl && pl->dkim_esp_domain)
+		return pl->dkim_esp_domain;
+	return c->dkim_esp_domain;
+}
+
+/* --- the message --- */
+
+/* Unfolded value of the first header field `name` into buf, or NULL. */
+static const char *
+hdr_value(const char *data, size_t len, const char *name, char *buf,
+    size_t blen)
 {
 	const char *p = data, *end = data + len;
+	size_t nl = strlen(name);
 
-	while (p < end && !(p + 1 < end && p[0] == '\r' && p[1] == '\n')) {
+	while (p < end && *p != '\r' && *p != '\n') {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t o = 0;
+
 		if (eol == NULL)
-			break;
-		if ((size_t)(eol - p) > 5 && strncasecmp(p, "From:", 5) == 0) {
-			const char *at = memchr(p, '@', (size_t)(eol - p));
-			size_t n = 0;
-			if (at == NULL)
-				return NULL;
-			for (at++; at < eol && n + 1 < blen &&
-			    (isalnum((unsigned char)*at) || *at == '.' ||
-			    *at == '-'); at++)
-				buf[n++] = *at;
-			buf[n] = '\0';
-			return n ? buf : NULL;
+			eol = end;
+		if ((size_t)(eol - p) <= nl || p[nl] != ':' ||
+		    strncasecmp(p, name, nl) != 0) {
+			p = eol + 1;
+			continue;
 		}
-		p = eol + 1;
+		for (p += nl + 1;; p = eol + 1) {
+			for (; p < eol && o + 1 < blen; p++)
+				if (*p != '\r')
+					buf[o++] = *p;
+			if (eol + 1 >= end || (eol[1] != ' ' && eol[1] != '\t'))
+				break;
+			eol = memchr(eol + 1, '\n', (size_t)(end - eol - 1));
+			if (eol == NULL)
+				eol = end;
+		}
+		buf[o] = '\0';
+		return buf;
 	}
 	return NULL;
 }
 
-char *
-dkim_cache_sign(struct dkim_cache *dc, const struct conf *c,
-    const char *vmta, const char *mail_from, int source_sign,
-    const char *rcpt_domain, const char *data, size_t len, size_t *outlen)
+/* Domain of the first address in a header value (or a bare address). */
+static const char *
+addr_domain(const char *v, char *out, size_t olen)
 {
-	const char *v = vmta && strcmp(vmta, SCHED_DEFAULT_VMTA) ? vmta : NULL;
-	const struct conf_domain *d = conf_domain_lookup(c, v,
-	    rcpt_domain ? rcpt_domain : "");
-	char fbuf[256], err[256];
-	const char *sdom;
-	const struct conf_dkim_key *k;
-	struct dkim_key *key;
+	const char *lt = strchr(v, '<'), *at;
+	size_t n = 0;
 
-	if (!source_sign && d->dkim_sign != CONF_DKIM_YES)
+	if (lt != NULL)
+		v = lt + 1;
+	if ((at = strchr(v, '@')) == NULL)
 		return NULL;
-	if ((sdom = from_domain(data, len, fbuf, sizeof(fbuf))) == NULL)
-		sdom = mail_from ? sched_addr_domain(mail_from) : NULL;
-	if (sdom == NULL || (k = conf_dkim_key_find(c, v, sdom)) == NULL) {
-		log_debug("dkim: no key for sender domain %s", sdom ? sdom :
-		    "(none)");
-		return NULL;
+	for (at++; *at && n + 1 < olen && (isalnum((unsigned char)*at) ||
+	    *at == '.' || *at == '-' || *at == '_'); at++)
+		out[n++] = (char)tolower((unsigned char)*at);
+	out[n] = '\0';
+	return n ? out : NULL;
+}
+
+static const char *
+author_domain(const struct dkim_cache_msg *m, char *out, size_t olen)
+{
+	char buf[1024];
+	const char *v, *d = NULL;
+
+	if ((v = hdr_value(m->data, m->len, "Sender", buf, sizeof(buf))))
+		d = addr_domain(v, out, olen);
+	if (d == NULL &&
+	    (v = hdr_value(m->data, m->len, "From", buf, sizeof(buf))))
+		d = addr_domain(v, out, olen);
+	if (d == NULL && m->mail_from && *m->mail_from)
+		d = addr_domain(m->mail_from, out, olen);
+	return d;
+}
+
+/* The <domain> settings to sign with, or NULL when not signing. */
+static const struct conf_domain *
+sign_settings(const struct conf *c, const char *vmta,
+    const struct dkim_cache_msg *m)
+{
+	const struct conf_domain *first = NULL;
+
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		const char *dom = sched_addr_domain(m->rcpts[i].addr);
+		const struct conf_domain *d = conf_domain_lookup(c, vmta,
+		    dom ? dom : "");
+
+		if (d->dkim_sign == CONF_DKIM_YES)
+			return d;
+		if (first == NULL)
+			first = d;
 	}
-	key = cache_key(dc, k, strcmp(k->domain, "*") ? k->domain : sdom);
-	if (key == NULL)
+	if (!m->source_sign)
 		return NULL;
-	struct dkim_sign_params p = {
-		.key = key,
-		.header_canon = d->dkim_headers_canon == CONF_CANON_SIMPLE ?
-		    DKIM_CANON_SIMPLE : DKIM_CANON_RELAXED,
-		.body_canon = d->dkim_body_canon == CONF_CANON_SIMPLE ?
-		    DKIM_CANON_SIMPLE : DKIM_CANON_RELAXED,
-		.headers = d->dkim_headers,
-		.identity = d->dkim_identity,
-		.expire_after = d->dkim_expire_after > 0 ?
-		    d->dkim_expire_after : 0,
-	};
-	char *hdr = dkim_sign(&p, data, len, err, sizeof(err));
-	if (hdr == NULL) {
-		log_warnx("dkim: signing failed: %s", err);
-		return NULL;
+	return first ? first : conf_domain_lookup(c, vmta, "");
+}
+
+static char *
+sign_all(const struct dkc_pick *p, const struct conf_domain *d,
+    const char *identity, const struct dkim_cache_msg *m, size_t *outlen)
+{
+	char *hdrs[DKC_MAX_SIGS], err[256], *out;
+	size_t hl[DKC_MAX_SIGS], total = m->len;
+	int n = 0;
+
+	for (; n < p->n; n++) {
+		struct dkim_sign_params sp = {
+			.key = p->keys[n],
+			.header_canon = d->dkim_headers_canon ==
+			    CONF_CANON_SIMPLE ? DKIM_CANON_SIMPLE :
+			    DKIM_CANON_RELAXED,
+			.body_canon = d->dkim_body_canon == CONF_CANON_SIMPLE ?
+			    DKIM_CANON_SIMPLE : DKIM_CANON_RELAXED,
+			.headers = d->dkim_headers,
+			.identity = p->author[n] ? identity : NULL,
+			.expire_after = d->dkim_expire_after > 0 ?
+			    d->dkim_expire_after : 0,
+		};
+		if ((hdrs[n] = dkim_sign(&sp, m->data, m->len, err,
+		    sizeof(err))) == NULL) {
+			log_warnx("dkim: signing as d=%s s=%s failed: %s",
+			    dkim_key_domain(p->keys[n]),
+			    dkim_key_selector(p->keys[n]), err);
+			while (n-- > 0)
+				free(hdrs[n]);
+			return NULL;
+		}
+		total += hl[n] = strlen(hdrs[n]);
 	}
-	size_t hl = strlen(hdr);
-	char *out = xmalloc(hl + len + 1);
-	memcpy(out, hdr, hl);
-	memcpy(out + hl, data, len);
-	out[hl + len] = '\0';
-	*outlen = hl + len;
-	free(hdr);
+	out = xmalloc(total + 1);
+	*outlen = 0;
+	for (int i = 0; i < n; i++) {
+		memcpy(out + *outlen, hdrs[i], hl[i]);
+		*outlen += hl[i];
+		free(hdrs[i]);
+	}
+	memcpy(out + *outlen, m->data, m->len);
+	*outlen += m->len;
+	out[*outlen] = '\0';
 	return out;
+}
+
+int
+dkim_cache_sign(struct dkim_cache *dc, const struct conf *c,
+    const struct dkim_cache_msg *m, char **out, size_t *outlen)
+{
+	const char *v = m->vmta && strcmp(m->vmta, SCHED_DEFAULT_VMTA) ?
+	    m->vmta : NULL;
+	const struct conf_domain *d = sign_settings(c, v, m);
+	const char *identity = NULL, *dom, *esp;
+	char abuf[DKC_DOM_MAX];
+	struct dkc_pick p = { .n = 0 };
+
+	*out = NULL;
+	if (d == NULL)
+		return 0;
+	if (d->dkim_identity && strcasecmp(d->dkim_identity,
+	    "sender-or-from") != 0) {
+		identity = d->dkim_identity;
+		dom = addr_domain(strchr(identity, '@') ? identity : "@",
+		    abuf, sizeof(abuf));
+	} else
+		dom = author_domain(m, abuf, sizeof(abuf));
+	if (dom != NULL)
+		pick_keys(dc, c, v, dom, 1, &p);
+	if ((esp = esp_domain(c, v)) != NULL &&
+	    (dom == NULL || strcasecmp(esp, dom) != 0))
+		pick_keys(dc, c, v, esp, 0, &p);
+	if (p.failed)
+		return -1;
+	if (p.n == 0) {
+		log_debug("dkim: no key for %s", dom ? dom : "(no domain)");
+		return 0;
+	}
+	return (*out = sign_all(&p, d, identity, m, outlen)) ? 0 : -1;
 }

@@ -184,14 +184,56 @@ inject_local(struct server *sv, const char *to, const char *vmta,
 
 /* --- smtpd callbacks --- */
 
+_Static_assert(CONF_DATE_NO == SMTPD_DATE_NO && CONF_DATE_YES ==
+    SMTPD_DATE_YES && CONF_DATE_OVERRIDE == SMTPD_DATE_OVERRIDE,
+    "add-date-header values must match smtpd's");
+
+/* smtpd's policy from a <source>: conf's 1:1 mapping plus what it does not
+ * carry (retain-x-*, per-IP limits, the source itself). */
+static void
+source_policy(const struct conf_source *s, struct smtpd_policy *out)
+{
+	conf_source_to_policy(s, out);
+	out->retain_x_virtual_mta = s->retain_x_virtual_mta;
+	out->retain_x_job = s->retain_x_job;
+	out->max_smtp_in = s->max_smtp_in;
+	out->max_msg_rate_n = s->max_msg_rate.n;
+	out->max_msg_rate_per = s->max_msg_rate.per;
+	out->source_name = s->name;
+	out->source_data = s;	/* confs live until exit (server.c) */
+}
+
+/* After AUTH: the user's <smtp-user> source, else {auth}, if defined,
+ * unless the listener chose a named source. */
+static void
+cb_auth_policy(const char *user, struct smtpd_policy *pol, void *arg)
+{
+	struct server *sv = arg;
+	const struct conf *c = sv->conf;
+	const char *name = "{auth}";
+	const struct conf_source *s;
+
+	for (size_t i = 0; i < c->nlisteners; i++)
+		if (c->listeners[i].source && pol->source_name &&
+		    strcmp(c->listeners[i].source, pol->source_name) == 0)
+			return;
+	for (size_t i = 0; i < c->nusers; i++)
+		if (strcmp(c->users[i].name, user) == 0 && c->users[i].source)
+			name = c->users[i].source;
+	if ((s = conf_source_find(c, name)) != NULL)
+		source_policy(s, pol);
+}
+
 static void
 cb_policy(const struct sockaddr *peer, const struct smtpd_listener *l,
     struct smtpd_policy *out, void *arg)
 {
 	struct server *sv = arg;
 
-	conf_source_to_policy(conf_source_lookup(sv->conf, peer, l->source),
-	    out);
+	/* smtpd_new() is called in server.c; any session's first callback
+	 * comes before its AUTH, so registering here is in time. */
+	smtpd_set_auth_policy(sv->smtpd, cb_auth_policy);
+	source_policy(conf_source_lookup(sv->conf, peer, l->source), out);
 }
 
 static int
@@ -202,30 +244,13 @@ cb_auth(const char *user, const char *pass, void *arg)
 	return conf_user_check(sv->conf, user, pass) != NULL;
 }
 
-/* The <source> this message came through (for source-level dkim-sign). */
+/* The <source> the message came through (for source-level dkim-sign). */
 static const struct conf_source *
 msg_source(struct server *sv, const struct smtpd_msg *m)
 {
-	struct sockaddr_storage ss;
-	const char *lsrc = NULL;
-
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, m->peer_ip,
-	    &((struct sockaddr_in *)&ss)->sin_addr) == 1)
-		ss.ss_family = AF_INET;
-	else if (inet_pton(AF_INET6, m->peer_ip,
-	    &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
-		ss.ss_family = AF_INET6;
-	for (size_t i = 0; i < sv->conf->nlisteners; i++)
-		if (sv->conf->listeners[i].port == m->local_port)
-			lsrc = sv->conf->listeners[i].source;
-	if (m->auth_user && lsrc == NULL) {
-		const struct conf_source *a = conf_source_find(sv->conf,
-		    "{auth}");
-		if (a)
-			return a;
-	}
-	return conf_source_lookup(sv->conf, (struct sockaddr *)&ss, lsrc);
+	if (m->source_data != NULL)
+		return m->source_data;
+	return conf_source_lookup(sv->conf, NULL, NULL);	/* defaults */
 }
 
 static void
@@ -235,11 +260,13 @@ cb_submit(const struct smtpd_msg *m, struct smtpd_submit *t, void *arg)
 	struct spool_rcpt *r = xcalloc(m->nrcpt ? m->nrcpt : 1, sizeof(*r));
 	char *srcmta = xasprintf("%s (%s)", m->helo ? m->helo : "",
 	    m->peer_ip ? m->peer_ip : "");
-	const char *dom = m->nrcpt ? sched_addr_domain(m->rcpts[0].addr) : NULL;
 	size_t slen = 0;
-	char *signed_data = dkim_cache_sign(sv->dkim, sv->conf, m->vmta,
-	    m->mail_from, msg_source(sv, m)->dkim_sign, dom, m->data,
-	    m->datalen, &slen);
+	char *signed_data = NULL;
+	int dk = dkim_cache_sign(sv->dkim, sv->conf, &(struct dkim_cache_msg){
+	    .vmta = m->vmta, .mail_from = m->mail_from,
+	    .source_sign = msg_source(sv, m)->dkim_sign, .rcpts = m->rcpts,
+	    .nrcpt = m->nrcpt, .data = m->data, .len = m->datalen },
+	    &signed_data, &slen);
 	struct spool_msg sm = {
 		.time_queued = (int64_t)m->received, .orig = m->mail_from,
 		.envid = m->envid, .ret_full = (uint8_t)m->ret_full,
@@ -251,6 +278,13 @@ cb_submit(const struct smtpd_msg *m, struct smtpd_submit *t, void *arg)
 	};
 	struct inj *ij;
 
+	if (dk == -1) {		/* never a silent unsigned send */
+		smtpd_submit_done(t, 451, "4.3.0 DKIM signing failed, try "
+		    "again later");
+		free(srcmta);
+		free(r);
+		return;
+	}
 	for (size_t i = 0; i < m->nrcpt; i++)
 		r[i] = (struct spool_rcpt){ .addr = m->rcpts[i].addr,
 		    .orcpt = m->rcpts[i].orcpt, .notify = m->rcpts[i].notify };

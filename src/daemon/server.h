@@ -105,15 +105,27 @@ const char *delivery_conn_tls_cipher(const struct sched_conn *c);
 int api_start(struct server *sv, char *err, size_t errlen);
 void api_stop(struct server *sv);
 
-/* dkim_cache.c */
+/* dkim_cache.c (rules: docs/dkim-signing.md) */
+struct smtpd_rcpt;
+/* An empty cache, or the keys loaded by the last successful check. */
 struct dkim_cache *dkim_cache_new(void);
 void dkim_cache_free(struct dkim_cache *dc);
-/* Check every configured key loads; -1 with err "path: msg". */
+/* Load every configured key (domain-key, dkim-key-directory); -1 with
+ * err "CONFIG: domain-key S,D,FILE: reason" or "dkim-key-directory DIR:
+ * FILE: reason". Call it before dkim_cache_new() for this config. */
 int dkim_cache_check(const struct conf *c, char *err, size_t errlen);
-/* Sign data if the config asks for it; returns a malloc'd signed copy or
- * NULL (no signing or failure, logged). */
-char *dkim_cache_sign(struct dkim_cache *dc, const struct conf *c,
-    const char *vmta, const char *mail_from, int source_sign,
-    const char *rcpt_domain, const char *data, size_t len, size_t *outlen);
+struct dkim_cache_msg {
+	const char		*vmta;		/* vmta or pool, NULL = none */
+	const char		*mail_from;
+	int			 source_sign;	/* <source> dkim-sign */
+	const struct smtpd_rcpt	*rcpts;
+	size_t			 nrcpt;
+	const char		*data;		/* final header + body */
+	size_t			 len;
+};
+/* 0: *out is a malloc'd signed copy, or NULL (not to be signed); -1: it
+ * must be signed but cannot be (logged): answer with a 4xx. */
+int dkim_cache_sign(struct dkim_cache *dc, const struct conf *c,
+    const struct dkim_cache_msg *m, char **out, size_t *outlen);
 
 #endif

@@ -52,7 +52,14 @@ smtpd_new(struct event_base *base, const struct smtpd_params *p,
 		s->p.max_errors = 10;
 	s->cbs = *cbs;
 	s->arg = arg;
+	s->nip_sweep = 1024;
 	return s;
+}
+
+void
+smtpd_set_auth_policy(struct smtpd *s, smtpd_auth_policy_fn fn)
+{
+	s->auth_policy = fn;
 }
 
 static void
@@ -185,6 +192,7 @@ smtpd_free(struct smtpd *s)
 		free(s->lst[i]);
 	}
 	free(s->lst);
+	smtpd_ip_free_all(s);
 	free(s->hostname);
 	free(s);
 }

@@ -27,7 +27,13 @@
  *    order after the reply to the message.
  *  - input pipelined after STARTTLS is discarded (CVE-2011-0411 class).
  *  - timeouts: "421 4.4.2"; too many connections: "421 4.3.2"; max_errors
- *    failed commands: "421 4.7.0"; then close.
+ *    failed commands: "421 4.7.0"; then close. Per client IP (policy
+ *    max_smtp_in): "421 4.7.0 Too many connections from your address".
+ *  - per client IP message rate (policy max_msg_rate_*): checked at MAIL,
+ *    "451 4.7.1 Message rate limit exceeded"; a message is charged when
+ *    its DATA is complete (accepted or not by the owner).
+ *  - add_date_header SMTPD_DATE_OVERRIDE drops every Date field and adds
+ *    ours; retain_x_* keep the processed header in the message.
  *  - RCPT: empty path refused; only SIZE, BODY=7BIT|8BITMIME, RET, ENVID,
  *    AUTH (MAIL) and NOTIFY, ORCPT (RCPT) accepted, once each (555 else).
  */
@@ -67,12 +73,29 @@ struct smtpd_policy {
 	int		 add_received_header;
 	int		 hide_message_source;
 	int		 add_message_id_header;
-	int		 add_date_header;
+	int		 add_date_header;	/* SMTPD_DATE_* */
+	int		 retain_x_virtual_mta;	/* read it but keep the header */
+	int		 retain_x_job;		/* read it but keep the header */
 	size_t		 max_message_size;	/* 0 = unlimited */
 	size_t		 max_rcpt_per_message;	/* 0 = 1000 */
 	const char	*default_vmta;		/* NULL = none */
 	const char	*jobid_header;		/* NULL = "X-Job" */
+	/* Per client IP, counted across all sessions from that IP (kept in
+	 * the server; the limits of the newest connection apply). */
+	int		 max_smtp_in;		/* connections; 0 = unlimited:
+						 * over it "421 4.7.0" */
+	int64_t		 max_msg_rate_n;	/* messages per ... */
+	int64_t		 max_msg_rate_per;	/* ... seconds; per 0 =
+						 * unlimited; n 0 = none: at
+						 * MAIL "451 4.7.1" */
+	const char	*source_name;		/* matched <source>, for
+						 * smtpd_msg (NULL = none) */
+	const void	*source_data;		/* owner's, opaque */
 };
+
+#define SMTPD_DATE_NO		0	/* add_date_header values */
+#define SMTPD_DATE_YES		1	/* add Date if missing */
+#define SMTPD_DATE_OVERRIDE	2	/* replace any Date */
 
 struct smtpd_params {
 	const char	*hostname;		/* greeting / Received */
@@ -107,6 +130,8 @@ struct smtpd_msg {
 	const char		*vmta;		/* X-Virtual-MTA or default,
 						 * NULL if neither */
 	const char		*job_id;	/* X-Job value or NULL */
+	const char		*source;	/* policy's source_name */
+	const void		*source_data;	/* policy's source_data */
 	const char		*data;		/* final bytes: CRLF, unstuffed,
 						 * X- headers stripped, Received
 						 * and other added headers in */
@@ -131,6 +156,15 @@ struct smtpd_cbs {
 
 struct smtpd *smtpd_new(struct event_base *base, const struct smtpd_params *p,
     const struct smtpd_cbs *cbs, void *arg);
+
+/*
+ * Optional: after a successful AUTH, fn may update the session policy for
+ * the authenticated user (e.g. the {auth} <source>); it gets the current
+ * policy. The per-IP connection limit keeps its connect-time value.
+ */
+typedef void (*smtpd_auth_policy_fn)(const char *user,
+    struct smtpd_policy *pol, void *arg);
+void smtpd_set_auth_policy(struct smtpd *s, smtpd_auth_policy_fn fn);
 
 /* Add a listener; returns its index, -1 with err set. */
 int smtpd_listen(struct smtpd *s, const struct smtpd_listener *l, char *err,

@@ -3,7 +3,8 @@
  *
  * The check in smtpd_cmd.c has already refused AUTH without TLS (538
  * 5.7.11). Credentials are verified by the owner's cbs->auth(); decoded
- * secrets are wiped from memory after use.
+ * secrets are wiped from memory after use. After a successful AUTH the
+ * owner may replace the session policy (cbs->auth_policy, e.g. {auth}).
  * Invariants: state is SMTPD_S_AUTH exactly while a 334 challenge is
  * outstanding; "*" cancels (501 5.0.0).
  */
@@ -14,11 +15,27 @@
 #include "lib/xmalloc.h"
 #include "smtpd/smtpd_int.h"
 
+/* Let the owner replace the policy for the user; per-IP limits and the
+ * connect-time defaults the owner does not set stay as they were. */
+static void
+smtpd_auth_apply_policy(struct smtpd_session *s)
+{
+	struct smtpd_policy p = s->pol;
+
+	s->srv->auth_policy(s->auth_user, &p, s->srv->arg);
+	p.max_smtp_in = s->pol.max_smtp_in;
+	if (p.max_rcpt_per_message == 0)
+		p.max_rcpt_per_message = 1000;
+	s->pol = p;
+}
+
 static void
 auth_verify(struct smtpd_session *s, const char *user, const char *pass)
 {
 	if (*user && s->srv->cbs.auth(user, pass, s->srv->arg)) {
 		s->auth_user = xstrdup(user);
+		if (s->srv->auth_policy)
+			smtpd_auth_apply_policy(s);
 		smtpd_session_reply(s, "235 2.7.0 Authentication successful");
 		return;
 	}

@@ -80,6 +80,12 @@ check_mail(struct smtpd_session *s, const char *arg)
 		return fail(s, "503 5.5.1 Error: nested MAIL command");
 	if (s->pol.require_auth && s->auth_user == NULL)
 		return fail(s, "530 5.7.0 Authentication required");
+	if (!smtpd_ip_msg_allowed(s)) {
+		/* Not a client error: not counted towards max_errors. */
+		smtpd_session_reply(s, "451 4.7.1 Message rate limit "
+		    "exceeded, try again later");
+		return -1;
+	}
 	return 0;
 }
 

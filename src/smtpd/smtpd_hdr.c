@@ -3,7 +3,8 @@
  *
  * One pass over the header block: each field (first line plus its folded
  * continuation lines) is either copied or dropped. The first occurrence of
- * a processed header gives the value; every occurrence is stripped.
+ * a processed header gives the value; every occurrence is stripped unless
+ * it is retained. With date_override every Date field is dropped.
  */
 #include <string.h>
 #include <strings.h>
@@ -67,18 +68,20 @@ field_handle(const char *f, size_t nlen, size_t flen,
 
 	if (name_is(f, nlen, "Message-Id"))
 		r->had_message_id = 1;
-	else if (name_is(f, nlen, "Date"))
+	else if (name_is(f, nlen, "Date")) {
+		if (o->date_override && o->date)
+			return 1;
 		r->had_date = 1;
-	else if (o->process_vmta && name_is(f, nlen, "X-Virtual-MTA")) {
+	} else if (o->process_vmta && name_is(f, nlen, "X-Virtual-MTA")) {
 		if (!r->have_vmta)
 			copy_value(f + nlen + 1, flen - nlen - 1, r->vmta);
 		r->have_vmta = r->vmta[0] != '\0';
-		return 1;
+		return !o->retain_vmta;
 	} else if (o->process_job && name_is(f, nlen, job)) {
 		if (!r->have_job)
 			copy_value(f + nlen + 1, flen - nlen - 1, r->job);
 		r->have_job = r->job[0] != '\0';
-		return 1;
+		return !o->retain_job;
 	}
 	return 0;
 }

@@ -1,9 +1,10 @@
 /*
  * smtpd_hdr.h -- header rewriting of a received message (pure).
  *
- * Reads and strips X-Virtual-MTA and the job header (X-Job or the
- * configured name) when asked to, prepends a Received field and appends
- * Message-Id / Date at the end of the header block when they are missing.
+ * Reads and strips (unless retained) X-Virtual-MTA and the job header
+ * (X-Job or the configured name) when asked to, prepends a Received field and appends
+ * Message-Id / Date at the end of the header block when they are missing
+ * (Date: also replacing existing ones with date_override).
  * Invariants: the input is CRLF-normalised (the DATA reader guarantees it);
  * the header block ends at the first empty line, at the first line that is
  * not a header field or continuation, or at the end of the data. Bytes
@@ -23,10 +24,13 @@
 struct smtpd_hdr_opts {
 	int		 process_vmta;	/* read + strip X-Virtual-MTA */
 	int		 process_job;	/* read + strip the job header */
+	int		 retain_vmta;	/* processed but not stripped */
+	int		 retain_job;
 	const char	*job_header;	/* NULL = "X-Job" */
 	const char	*received;	/* full field incl CRLF, or NULL */
 	const char	*message_id;	/* "<id@host>" added if missing, or NULL */
 	const char	*date;		/* RFC 5322 date added if missing, or NULL */
+	int		 date_override;	/* strip every Date; add `date` */
 };
 
 struct smtpd_hdr_result {

@@ -1,7 +1,8 @@
 /*
  * smtpd_int.h -- internal structures of the SMTP server, shared by
  * smtpd.c (listeners, server), smtpd_session.c (I/O, lifecycle),
- * smtpd_cmd.c (command table) and smtpd_auth.c (AUTH).
+ * smtpd_cmd.c (command table), smtpd_auth.c (AUTH) and smtpd_ip.c (per
+ * client IP limits).
  *
  * Invariants: a session is freed only through smtpd_session_drop(), which
  * defers the free while the session's input loop is on the stack
@@ -28,6 +29,9 @@ struct event;
 #define SMTPD_OBUF_MAX	(64 * 1024)	/* pause input above this output */
 #define SMTPD_IBUF_WAIT	(64 * 1024)	/* stop reading while waiting */
 #define SMTPD_IPSTR	64
+#define SMTPD_IP_BUCKETS 1024	/* per client IP table (smtpd_ip.c) */
+
+struct smtpd_ip;
 
 enum smtpd_state {
 	SMTPD_S_CMD,		/* reading command lines */
@@ -65,12 +69,15 @@ struct smtpd {
 	struct smtpd_params	 p;
 	char			*hostname;
 	struct smtpd_cbs	 cbs;
+	smtpd_auth_policy_fn	 auth_policy;	/* NULL = keep the policy */
 	void			*arg;
 	struct smtpd_lst	**lst;
 	int			 nlst;
 	int			 nsessions;
 	struct smtpd_session	*sessions;	/* doubly linked */
 	uint64_t		 seq;		/* Message-Id counter */
+	struct smtpd_ip		*ipt[SMTPD_IP_BUCKETS];	/* per client IP */
+	size_t			 nip, nip_sweep;
 };
 
 struct smtpd_submit {
@@ -94,6 +101,7 @@ struct smtpd_session {
 	char			 peer_ip[SMTPD_IPSTR];
 	char			 local_ip[SMTPD_IPSTR];
 	uint16_t		 local_port;
+	struct smtpd_ip		*ip;		/* counted in while connected */
 	char			*helo;
 	char			*auth_user;
 	char			*login_user;	/* AUTH LOGIN step 1 */
@@ -125,6 +133,13 @@ void smtpd_session_reset_tx(struct smtpd_session *s);
 void smtpd_session_set_timeout(struct smtpd_session *s, int secs);
 int smtpd_session_starttls(struct smtpd_session *s);
 void smtpd_session_data_end(struct smtpd_session *s);
+
+/* smtpd_ip.c: per client IP limits */
+int smtpd_ip_conn_open(struct smtpd_session *s);	/* -1: over max_smtp_in */
+void smtpd_ip_conn_close(struct smtpd_session *s);
+int smtpd_ip_msg_allowed(const struct smtpd_session *s);
+void smtpd_ip_charge_msg(struct smtpd_session *s);
+void smtpd_ip_free_all(struct smtpd *srv);
 
 /* smtpd_cmd.c */
 void smtpd_cmd_dispatch(struct smtpd_session *s, char *line);

@@ -71,6 +71,8 @@ msg_fill(struct smtpd_session *s, time_t now)
 	m->rcpts = s->rcpts;
 	m->vmta = s->hres.have_vmta ? s->hres.vmta : s->pol.default_vmta;
 	m->job_id = s->hres.have_job ? s->hres.job : NULL;
+	m->source = s->pol.source_name;
+	m->source_data = s->pol.source_data;
 	m->data = s->out.p;
 	m->datalen = s->out.len;
 }
@@ -94,6 +96,8 @@ smtpd_session_data_end(struct smtpd_session *s)
 	memset(&o, 0, sizeof(o));
 	o.process_vmta = s->pol.process_x_virtual_mta;
 	o.process_job = s->pol.process_x_job;
+	o.retain_vmta = s->pol.retain_x_virtual_mta;
+	o.retain_job = s->pol.retain_x_job;
 	o.job_header = s->pol.jobid_header;
 	if (s->pol.add_received_header) {
 		msg_received(s, date, received, sizeof(received));
@@ -105,8 +109,10 @@ smtpd_session_data_end(struct smtpd_session *s)
 		    (unsigned long long)++s->srv->seq, s->srv->hostname);
 		o.message_id = msgid;
 	}
-	if (s->pol.add_date_header)
+	if (s->pol.add_date_header != SMTPD_DATE_NO)
 		o.date = date;
+	o.date_override = s->pol.add_date_header == SMTPD_DATE_OVERRIDE;
+	smtpd_ip_charge_msg(s);
 	smtpd_hdr_rewrite(s->data.p ? s->data.p : "", s->data.len, &o, &s->out,
 	    &s->hres);
 	msg_fill(s, tv.tv_sec);

@@ -101,6 +101,7 @@ session_release(struct smtpd_session *s)
 	bufferevent_free(s->bev);
 	s->bev = s->raw = NULL;
 	s->srv->nsessions--;
+	smtpd_ip_conn_close(s);
 	evtimer_del(s->linger);
 }
 
@@ -471,6 +472,12 @@ smtpd_session_start(struct smtpd *srv, int fd, const struct sockaddr *sa,
 	smtpd_session_set_timeout(s, srv->p.cmd_timeout);
 	if (!s->pol.smtp_service) {
 		smtpd_session_close(s, "554 5.7.1 Service unavailable");
+		return;
+	}
+	if (smtpd_ip_conn_open(s) == -1) {
+		log_debug("smtpd: %s over its max-smtp-in", s->peer_ip);
+		smtpd_session_close(s, "421 4.7.0 Too many connections from "
+		    "your address, try again later");
 		return;
 	}
 	smtpd_session_replyf(s, "220 %s ESMTP Sluice", srv->hostname);
