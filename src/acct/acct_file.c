@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "acct/acct_file.h"
+#include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -78,6 +79,10 @@ acct_file_exists(const char *dir, const char *name)
 static int
 acct_file_create(struct acct_file *f, const char *date)
 {
+	if (fs_mkdir_p(f->dir, 0755) == -1) {
+		log_warn("acct: mkdir %s", f->dir);
+		return -1;
+	}
 	for (int n = 0; n < ACCT_FILE_MAXSEQ; n++) {
 		char *name = xasprintf("%s-%s-%04d%s", f->stem, date, n, f->ext);
 		char *p;

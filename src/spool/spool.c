@@ -31,6 +31,7 @@
 
 #include <event2/event.h>
 
+#include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "spool/spool_int.h"
@@ -68,7 +69,7 @@ spool_open_dir(struct spool *s, char *err, size_t errlen)
 	uint64_t *nos = NULL;
 	size_t n = 0;
 
-	if (mkdir(s->dir, 0700) == -1 && errno != EEXIST) {
+	if (fs_mkdir_p(s->dir, 0700) == -1) {
 		snprintf(err, errlen, "spool: mkdir %s: %s", s->dir,
 		    strerror(errno));
 		return -1;
