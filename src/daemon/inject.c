@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "acct/acctw.h"
@@ -253,24 +254,127 @@ msg_source(struct server *sv, const struct smtpd_msg *m)
 	return conf_source_lookup(sv->conf, NULL, NULL);	/* defaults */
 }
 
+/* --- routing: which vmta or pool a message goes through (issue #4) --- */
+
+/* Value of header `name` (unfolded, outer blanks trimmed) from the
+ * message head into buf. 1 if found. */
+static int
+route_header(const char *data, size_t len, const char *name, char *buf,
+    size_t blen)
+{
+	size_t nlen = strlen(name), i = 0, o = 0;
+
+	while (i < len && data[i] != '\r' && data[i] != '\n') {
+		size_t eol = i;
+		int hit;
+
+		while (eol < len && data[eol] != '\n')
+			eol++;
+		hit = eol - i > nlen && data[i + nlen] == ':' &&
+		    strncasecmp(data + i, name, nlen) == 0;
+		if (hit) {
+			for (size_t k = i + nlen + 1; ; k++) {
+				if (k >= len || (data[k] == '\n' && (k + 1 >= len ||
+				    (data[k + 1] != ' ' && data[k + 1] != '\t'))))
+					break;
+				if (data[k] == '\r' || data[k] == '\n')
+					continue;
+				if (o + 1 < blen && (o > 0 || (data[k] != ' ' &&
+				    data[k] != '\t')))
+					buf[o++] = data[k];
+			}
+			while (o > 0 && (buf[o - 1] == ' ' || buf[o - 1] == '\t'))
+				o--;
+			buf[o] = '\0';
+			return 1;
+		}
+		i = eol + 1;
+	}
+	return 0;
+}
+
+/* The source's <pattern-list>: the first rule that matches (header NAME,
+ * mail-from, or any recipient for rcpt-to) and names a virtual-mta. One
+ * vmta per message: a rcpt-to match routes the whole message. */
+static const char *
+route_pattern(const struct conf *c, const struct conf_source *src,
+    const struct smtpd_msg *m)
+{
+	const struct conf_pattern_list *pl;
+	char val[1024];
+
+	if (src->pattern_list == NULL ||
+	    (pl = conf_pattern_list_find(c, src->pattern_list)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < pl->nrules; i++) {
+		const struct conf_pattern_rule *r = &pl->rules[i];
+		int hit = 0;
+
+		if (r->virtual_mta == NULL)
+			continue;
+		if (r->kind == CONF_PAT_MAIL_FROM)
+			hit = conf_pattern_rule_match(r, m->mail_from);
+		else if (r->kind == CONF_PAT_RCPT_TO)
+			for (size_t k = 0; k < m->nrcpt && !hit; k++)
+				hit = conf_pattern_rule_match(r,
+				    m->rcpts[k].addr);
+		else if (route_header(m->data, m->datalen, r->header, val,
+		    sizeof(val)))
+			hit = conf_pattern_rule_match(r, val);
+		if (hit)
+			return r->virtual_mta;
+	}
+	return NULL;
+}
+
+/*
+ * The vmta or pool for a message, in PowerMTA's order: X-Virtual-MTA
+ * header (when the source processes it), the source's <pattern-list>,
+ * then default-virtual-mta (of the listener's source=NAME or the client's
+ * <source>). NULL = {default}. A name that is neither a <virtual-mta> nor
+ * a <virtual-mta-pool> is returned in *bad (the caller rejects the message
+ * like PowerMTA's default, rather than silently re-routing it).
+ */
+static const char *
+route_vmta(struct server *sv, const struct conf_source *src,
+    const struct smtpd_msg *m, const char **bad)
+{
+	const char *def = src->default_virtual_mta, *v = NULL;
+
+	*bad = NULL;
+	if (m->vmta && (def == NULL || strcasecmp(m->vmta, def) != 0))
+		v = m->vmta;			/* from the header */
+	if (v == NULL)
+		v = route_pattern(sv->conf, src, m);
+	if (v == NULL)
+		v = m->vmta ? m->vmta : def;
+	if (v == NULL || strcmp(v, SCHED_DEFAULT_VMTA) == 0)
+		return NULL;
+	if (conf_vmta_find(sv->conf, v) == NULL &&
+	    conf_pool_find(sv->conf, v) == NULL)
+		*bad = v;
+	return v;
+}
+
 static void
 cb_submit(const struct smtpd_msg *m, struct smtpd_submit *t, void *arg)
 {
 	struct server *sv = arg;
+	const char *bad, *vmta = route_vmta(sv, msg_source(sv, m), m, &bad);
 	struct spool_rcpt *r = xcalloc(m->nrcpt ? m->nrcpt : 1, sizeof(*r));
 	char *srcmta = xasprintf("%s (%s)", m->helo ? m->helo : "",
 	    m->peer_ip ? m->peer_ip : "");
 	size_t slen = 0;
 	char *signed_data = NULL;
 	int dk = dkim_cache_sign(sv->dkim, sv->conf, &(struct dkim_cache_msg){
-	    .vmta = m->vmta, .mail_from = m->mail_from,
+	    .vmta = vmta, .mail_from = m->mail_from,
 	    .source_sign = msg_source(sv, m)->dkim_sign, .rcpts = m->rcpts,
 	    .nrcpt = m->nrcpt, .data = m->data, .len = m->datalen },
 	    &signed_data, &slen);
 	struct spool_msg sm = {
 		.time_queued = (int64_t)m->received, .orig = m->mail_from,
 		.envid = m->envid, .ret_full = (uint8_t)m->ret_full,
-		.vmta = m->vmta, .job_id = m->job_id, .src_type = "smtp",
+		.vmta = vmta, .job_id = m->job_id, .src_type = "smtp",
 		.src_mta = srcmta, .rcv_ip = m->peer_ip,
 		.auth_user = m->auth_user, .nrcpt = m->nrcpt, .rcpts = r,
 		.data = signed_data ? signed_data : m->data,
@@ -281,6 +385,17 @@ cb_submit(const struct smtpd_msg *m, struct smtpd_submit *t, void *arg)
 	if (dk == -1) {		/* never a silent unsigned send */
 		smtpd_submit_done(t, 451, "4.3.0 DKIM signing failed, try "
 		    "again later");
+		free(srcmta);
+		free(r);
+		return;
+	}
+	if (bad) {		/* PowerMTA rejects an invalid virtual MTA */
+		char msg[400];
+
+		snprintf(msg, sizeof(msg), "5.7.1 Invalid virtual MTA or pool "
+		    "\"%.200s\"", bad);
+		smtpd_submit_done(t, 550, msg);
+		free(signed_data);
 		free(srcmta);
 		free(r);
 		return;

@@ -1,0 +1,337 @@
+"""
+test_vmta.py -- virtual MTAs end to end (issue #4 items 1-2): source IP and
+EHLO per vmta, pools, X-Virtual-MTA / listener port / pattern-list routing,
+unknown vmta rejection, smtp-hosts (route) levels, domain-macro, IPv6.
+
+Real sockets on loopback: sluiced binds 127.0.0.2, 127.0.0.3 ... (all of
+127.0.0.0/8 is local) and ::1 as source addresses; every destination domain
+has its own scripted sink (peers.sink), which records the peer IP (our
+source IP) and the EHLO name of each message.
+"""
+import csv
+import glob
+import io
+import os
+import smtplib
+import socket
+import time
+
+import pytest
+
+from conftest import Sluiced, free_port, wait_for
+from peers.dnsserver import DNSServer
+from peers.sink import SMTPSink
+
+VMTAS = """\
+<virtual-mta v1>
+    smtp-source-host 127.0.0.2 v1.sluice.test
+</virtual-mta>
+<virtual-mta v2>
+    smtp-source-host 127.0.0.3 v2.sluice.test
+</virtual-mta>
+<virtual-mta v3>
+    smtp-source-host 127.0.0.4 v3a.sluice.test
+    smtp-source-host 127.0.0.5 v3b.sluice.test
+</virtual-mta>
+<virtual-mta-pool p1>
+    virtual-mta v1
+    virtual-mta v2
+</virtual-mta-pool>
+"""
+
+
+def _has_ipv6():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class World:
+    """A DNS server, one sink per domain (MX -> 127.0.0.1 or ::1 at the
+    sink's port via <domain> default-smtp-port) and a sluiced."""
+
+    def __init__(self, tmp_path, domains, extra="", listeners=None,
+                 source_extra="", v6_domains=(), scripts=None,
+                 global_extra=""):
+        self.dir = str(tmp_path)
+        scripts = scripts or {}
+        zone = {}
+        self.sinks = {}
+        for d in list(domains) + list(v6_domains):
+            v6 = d in v6_domains
+            sink = SMTPSink(scripts.get(d, {}), hostname="mx." + d,
+                            address="::1" if v6 else "127.0.0.1")
+            sink.start()
+            self.sinks[d] = sink
+            zone[d] = {"MX": [(10, "mx." + d)]}
+            zone["mx." + d] = {"AAAA": ["::1"]} if v6 else {"A": ["127.0.0.1"]}
+        self.dns = DNSServer(zone)
+        self.dns.start()
+        self.smtp_port = free_port()
+        lines = listeners or [f"smtp-listener 127.0.0.1:{self.smtp_port}"]
+        doms = "".join(
+            f"<domain {d}>\n    route [::1]:{s.port}\n</domain>\n"
+            if d in v6_domains else
+            f"<domain {d}>\n    default-smtp-port {s.port}\n</domain>\n"
+            for d, s in self.sinks.items())
+        if callable(extra):
+            extra = extra(self)
+        self.config = f"""\
+host-name sluice.test
+postmaster postmaster@sluice.test
+{chr(10).join(lines)}
+http-mgmt-port 0
+dns-server 127.0.0.1:{self.dns.port}
+control-socket {self.dir}/sluiced.sock
+{global_extra}
+<spool {self.dir}/spool>
+</spool>
+<source 0/0>
+    always-allow-relaying no
+</source>
+<source 127.0.0.1>
+    always-allow-relaying yes
+    process-x-virtual-mta yes
+{source_extra}
+</source>
+<acct-file {self.dir}/acct.csv>
+    records d,b,t,tq,r
+</acct-file>
+<domain *>
+    retry-after 1s
+    use-starttls no
+</domain>
+{doms}
+{VMTAS}
+{extra}
+"""
+        self.daemon = Sluiced(os.path.join(self.dir, "d"), self.config)
+
+    def __enter__(self):
+        self.daemon.start()
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            if self.daemon.proc and self.daemon.proc.poll() is None:
+                assert self.daemon.stop() == 0, self.daemon.log()
+        finally:
+            for s in self.sinks.values():
+                s.stop()
+            self.dns.stop()
+            self.daemon.check_sanitizers()
+
+    def send(self, rcpts, headers=None, sender="alice@sender.test",
+             port=None, body="hello\r\n"):
+        hdrs = {"From": sender, "To": ", ".join(rcpts), "Subject": "t",
+                "Message-ID": f"<{time.time_ns()}@sender.test>"}
+        hdrs.update(headers or {})
+        msg = "".join(f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n" + body
+        with smtplib.SMTP("127.0.0.1", port or self.smtp_port,
+                          timeout=15) as s:
+            s.ehlo("client.test")
+            s.mail(sender)
+            for r in rcpts:
+                s.rcpt(r)
+            return s.data(msg.encode())
+
+    def acct(self):
+        rows = []
+        for path in sorted(glob.glob(os.path.join(self.dir, "acct*.csv"))):
+            with open(path, newline="") as f:
+                header = None
+                for row in csv.reader(io.StringIO(f.read())):
+                    if row and row[0] == "type":
+                        header = row
+                    elif header and row:
+                        rows.append(dict(zip(header, row)))
+        return rows
+
+    def wait_acct(self, pred, n=1, timeout=20):
+        return wait_for(lambda: (lambda r: r if len(r) >= n else None)(
+            [r for r in self.acct() if pred(r)]), timeout,
+            what=f"{n} accounting records")
+
+
+def by_rcpt(msgs):
+    return {m.rcpt_tos[0]: m for m in msgs}
+
+
+def test_header_routing_source_ip_ehlo_and_accounting(tmp_path):
+    with World(tmp_path, ["a.test"]) as w:
+        assert w.send(["x1@a.test"], {"X-Virtual-MTA": "v1"})[0] == 250
+        assert w.send(["x2@a.test"], {"X-Virtual-MTA": "v2"})[0] == 250
+        assert w.send(["x3@a.test"])[0] == 250
+        got = by_rcpt(w.sinks["a.test"].wait_for_messages(3, timeout=20))
+        assert (got["x1@a.test"].peer_ip, got["x1@a.test"].ehlo) == \
+            ("127.0.0.2", "v1.sluice.test")
+        assert (got["x2@a.test"].peer_ip, got["x2@a.test"].ehlo) == \
+            ("127.0.0.3", "v2.sluice.test")
+        # no vmta: the kernel's source address and the global host-name
+        assert got["x3@a.test"].ehlo == "sluice.test"
+        assert b"X-Virtual-MTA" not in got["x1@a.test"].data
+        ds = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "d", 3)}
+        assert ds["x1@a.test"]["vmta"] == "v1"
+        assert ds["x1@a.test"]["dlvSourceIp"] == "127.0.0.2"
+        assert ds["x1@a.test"]["queue"] == "a.test/v1"
+        assert ds["x1@a.test"]["vmtaPool"] == ""
+        assert ds["x2@a.test"]["queue"] == "a.test/v2"
+        assert ds["x2@a.test"]["dlvSourceIp"] == "127.0.0.3"
+        assert ds["x3@a.test"]["queue"] == "a.test/{default}"
+        rs = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "r", 3)}
+        assert rs["x1@a.test"]["vmta"] == "v1"
+        assert rs["x2@a.test"]["vmta"] == "v2"
+
+
+def test_pool_round_robin(tmp_path):
+    with World(tmp_path, ["a.test"]) as w:
+        for i in range(6):
+            assert w.send([f"p{i}@a.test"], {"X-Virtual-MTA": "p1"})[0] == 250
+        msgs = w.sinks["a.test"].wait_for_messages(6, timeout=20)
+        ips = sorted(m.peer_ip for m in msgs)
+        assert ips == ["127.0.0.2"] * 3 + ["127.0.0.3"] * 3
+        for m in msgs:
+            assert m.ehlo == {"127.0.0.2": "v1.sluice.test",
+                              "127.0.0.3": "v2.sluice.test"}[m.peer_ip]
+        ds = w.wait_acct(lambda r: r["type"] == "d", 6)
+        assert {r["vmtaPool"] for r in ds} == {"p1"}
+        assert sorted(r["vmta"] for r in ds) == ["v1"] * 3 + ["v2"] * 3
+        for r in ds:
+            assert r["queue"] == "a.test/" + r["vmta"]
+        rs = w.wait_acct(lambda r: r["type"] == "r", 6)
+        assert {r["vmta"] for r in rs} == {"p1"}
+
+
+def test_source_host_round_robin(tmp_path):
+    extra = "<domain a.test>\n    max-msg-per-connection 1\n</domain>\n"
+    with World(tmp_path, ["a.test"], extra=extra) as w:
+        for i in range(4):
+            assert w.send([f"r{i}@a.test"], {"X-Virtual-MTA": "v3"})[0] == 250
+        msgs = w.sinks["a.test"].wait_for_messages(4, timeout=20)
+        pairs = sorted((m.peer_ip, m.ehlo) for m in msgs)
+        assert pairs == [("127.0.0.4", "v3a.sluice.test")] * 2 + \
+            [("127.0.0.5", "v3b.sluice.test")] * 2
+
+
+def test_listener_port_routing(tmp_path):
+    p1, p2 = free_port(), free_port()
+    listeners = [f"smtp-listener 127.0.0.1:{p1} source=port1",
+                 f"smtp-listener 127.0.0.1:{p2} source=port2"]
+    extra = """
+<source port1>
+    always-allow-relaying yes
+    default-virtual-mta v1
+</source>
+<source port2>
+    always-allow-relaying yes
+    default-virtual-mta p1
+</source>
+"""
+    with World(tmp_path, ["a.test"], extra=extra, listeners=listeners) as w:
+        assert w.send(["l1@a.test"], port=p1)[0] == 250
+        for i in range(2):
+            assert w.send([f"l2{i}@a.test"], port=p2)[0] == 250
+        got = by_rcpt(w.sinks["a.test"].wait_for_messages(3, timeout=20))
+        assert got["l1@a.test"].peer_ip == "127.0.0.2"
+        assert got["l1@a.test"].ehlo == "v1.sluice.test"
+        assert sorted(got[f"l2{i}@a.test"].peer_ip for i in range(2)) == \
+            ["127.0.0.2", "127.0.0.3"]
+        ds = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "d", 3)}
+        assert ds["l20@a.test"]["vmtaPool"] == "p1"
+
+
+def test_unknown_vmta_rejected(tmp_path):
+    with World(tmp_path, ["a.test"]) as w:
+        code, text = w.send(["u@a.test"], {"X-Virtual-MTA": "nosuch"})
+        assert code == 550, text
+        assert b"5.7.1" in text and b"nosuch" in text
+        assert w.send(["ok@a.test"], {"X-Virtual-MTA": "v1"})[0] == 250
+        w.sinks["a.test"].wait_for_messages(1, timeout=20)
+        time.sleep(0.3)
+        assert [m.rcpt_tos for m in w.sinks["a.test"].messages] == \
+            [["ok@a.test"]]
+
+
+def test_pattern_list_and_domain_routing(tmp_path):
+    extra = """
+<pattern-list pl>
+    header X-Campaign /^bulk/ virtual-mta=v2
+    mail-from /^tx@/ virtual-mta=v1
+    rcpt-to /@c\\.test$/ virtual-mta=v3
+</pattern-list>
+"""
+    with World(tmp_path, ["a.test", "c.test"], extra=extra,
+               source_extra="    pattern-list pl\n") as w:
+        assert w.send(["h@a.test"], {"X-Campaign": "bulk-42"})[0] == 250
+        assert w.send(["f@a.test"], sender="tx@sender.test")[0] == 250
+        assert w.send(["d@c.test"])[0] == 250
+        # the header beats the pattern list (PowerMTA's precedence)
+        assert w.send(["o@a.test"], {"X-Campaign": "bulk-1",
+                                     "X-Virtual-MTA": "v1"})[0] == 250
+        got = by_rcpt(w.sinks["a.test"].wait_for_messages(3, timeout=20))
+        assert got["h@a.test"].peer_ip == "127.0.0.3"
+        assert got["f@a.test"].peer_ip == "127.0.0.2"
+        assert got["o@a.test"].peer_ip == "127.0.0.2"
+        (c,) = w.sinks["c.test"].wait_for_messages(1, timeout=20)
+        assert c.peer_ip in ("127.0.0.4", "127.0.0.5")
+        assert c.ehlo in ("v3a.sluice.test", "v3b.sluice.test")
+
+
+def test_smtp_hosts_levels_and_domain_macro(tmp_path):
+    down = free_port()
+
+    def extra(w):
+        # route: the first level is dead, the second is a.test's sink; the
+        # macro names both routed domains; a per-vmta <domain> block.
+        return f"""
+domain-macro routed r1.test, r2.test
+<domain $routed>
+    route [127.0.0.1]:{down}; [127.0.0.1]:{w.sinks["a.test"].port}
+</domain>
+<virtual-mta v4>
+    smtp-source-host 127.0.0.7 v4.sluice.test
+    <domain r2.test>
+        route [127.0.0.1]:{w.sinks["a.test"].port}
+        max-msg-per-connection 1
+    </domain>
+</virtual-mta>
+"""
+    with World(tmp_path, ["a.test"], extra=extra) as w:
+        assert w.send(["m1@r1.test"], {"X-Virtual-MTA": "v1"})[0] == 250
+        assert w.send(["m2@r2.test"], {"X-Virtual-MTA": "v2"})[0] == 250
+        assert w.send(["m3@r2.test"], {"X-Virtual-MTA": "v4"})[0] == 250
+        got = by_rcpt(w.sinks["a.test"].wait_for_messages(3, timeout=30))
+        assert got["m1@r1.test"].peer_ip == "127.0.0.2"
+        assert got["m2@r2.test"].peer_ip == "127.0.0.3"
+        assert got["m3@r2.test"].peer_ip == "127.0.0.7"
+        ds = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "d", 3)}
+        assert ds["m1@r1.test"]["queue"] == "r1.test/v1"
+        assert ds["m2@r2.test"]["queue"] == "r2.test/v2"
+        assert ds["m3@r2.test"]["queue"] == "r2.test/v4"
+        # the vmta's own <domain> route skipped the dead first level
+        ts = [r for r in w.acct() if r["type"] in ("t", "tq")
+              and "r2.test/v4" in r["queue"]]
+        assert ts == []
+
+
+@pytest.mark.skipif(not _has_ipv6(), reason="no ::1 on this host")
+def test_ipv6_source_host(tmp_path):
+    extra = """
+<virtual-mta v6>
+    smtp-source-host ::1 v6.sluice.test
+    smtp-source-host 127.0.0.6 v4.sluice.test
+</virtual-mta>
+"""
+    with World(tmp_path, ["a.test"], v6_domains=["six.test"],
+               extra=extra) as w:
+        assert w.send(["s@six.test"], {"X-Virtual-MTA": "v6"})[0] == 250
+        assert w.send(["f@a.test"], {"X-Virtual-MTA": "v6"})[0] == 250
+        (m6,) = w.sinks["six.test"].wait_for_messages(1, timeout=20)
+        assert m6.peer_ip == "::1" and m6.ehlo == "v6.sluice.test"
+        (m4,) = w.sinks["a.test"].wait_for_messages(1, timeout=20)
+        assert m4.peer_ip == "127.0.0.6" and m4.ehlo == "v4.sluice.test"
+        ds = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "d", 2)}
+        assert ds["s@six.test"]["dlvSourceIp"] == "::1"
