@@ -140,6 +140,7 @@ main(int argc, char **argv)
 	if ((sv.conf = conf_load(sv.opts.config, err, sizeof(err))) == NULL ||
 	    dkim_cache_check(sv.conf, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
+		conf_free(sv.conf);
 		return 1;
 	}
 	evthread_use_pthreads();

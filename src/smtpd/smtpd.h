@@ -31,7 +31,7 @@
  *    max_smtp_in): "421 4.7.0 Too many connections from your address".
  *  - per client IP message rate (policy max_msg_rate_*): checked at MAIL,
  *    "451 4.7.1 Message rate limit exceeded"; a message is charged when
- *    its DATA is complete (accepted or not by the owner).
+ *    its DATA is complete and well-formed (before the owner's answer).
  *  - add_date_header SMTPD_DATE_OVERRIDE drops every Date field and adds
  *    ours; retain_x_* keep the processed header in the message.
  *  - RCPT: empty path refused; only SIZE, BODY=7BIT|8BITMIME, RET, ENVID,
