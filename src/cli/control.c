@@ -1,10 +1,11 @@
 /*
- * control.c -- `sluice status|queues`: thin HTTP client of sluiced's
- * management API over its unix control socket (or 127.0.0.1:PORT).
+ * control.c -- the transport of `sluice` control commands: one HTTP/1.0
+ * request (built by ctl_parse.c) to sluiced's management API over its unix
+ * control socket (or 127.0.0.1:PORT), body printed as the daemon rendered
+ * it (text or JSON).
  *
- * The daemon renders both text and JSON; this client only picks the
- * format, sends one HTTP/1.0 GET and prints the body. Errors (no daemon,
- * bad reply) go to stderr with exit code 1; usage errors exit 2.
+ * Exit codes: 0 the daemon answered 200 (body on stdout); 1 no daemon, a
+ * bad reply, or an error answer (its message on stderr); 2 usage errors.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -13,7 +14,6 @@
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,16 +23,10 @@
 #include "cli/cli.h"
 #include "lib/sbuf.h"
 
-#define CLI_DEFAULT_SOCKET	"/var/spool/sluice/sluiced.sock"
-#define CLI_TIMEOUT_MS		10000
-
-struct cli_target {
-	const char	*socket_path;
-	int		 port;		/* > 0: use 127.0.0.1:port */
-};
+#define CLI_TIMEOUT_MS		30000
 
 static int
-cli_connect(const struct cli_target *t)
+cli_connect(const struct cli_req *t)
 {
 	int fd;
 
@@ -91,24 +85,33 @@ cli_read_all(int fd, struct sbuf *resp)
 	}
 }
 
-/* Send GET path, print the body. Returns the exit code. */
+/* Send the request, print the body: to stdout on success, to stderr
+ * (prefixed) on an error reply. Returns the exit code. */
 static int
-cli_get(const struct cli_target *t, const char *path)
+cli_send(const struct cli_req *r)
 {
 	struct sbuf req, resp;
 	const char *body;
 	int fd, status = 0, rc = 1;
+	size_t blen;
 
-	if ((fd = cli_connect(t)) < 0) {
+	if ((fd = cli_connect(r)) < 0) {
 		fprintf(stderr, "sluice: cannot reach sluiced at %s%s: %s\n",
-		    t->port > 0 ? "127.0.0.1 port " : "",
-		    t->port > 0 ? "" : t->socket_path, strerror(errno));
+		    r->port > 0 ? "127.0.0.1 port " : "",
+		    r->port > 0 ? "" : r->socket_path, strerror(errno));
 		return 1;
 	}
 	sbuf_init(&req);
 	sbuf_init(&resp);
-	sbuf_printf(&req, "GET %s HTTP/1.0\r\nHost: localhost\r\n"
-	    "Connection: close\r\n\r\n", path);
+	if (r->post)
+		sbuf_printf(&req, "POST %s HTTP/1.0\r\nHost: localhost\r\n"
+		    "Content-Type: application/x-www-form-urlencoded\r\n"
+		    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		    r->path, r->params.len, r->params.p ? r->params.p : "");
+	else
+		sbuf_printf(&req, "GET %s?%s HTTP/1.0\r\nHost: localhost\r\n"
+		    "Connection: close\r\n\r\n", r->path,
+		    r->params.p ? r->params.p : "");
 	if (write(fd, req.p, req.len) != (ssize_t)req.len ||
 	    cli_read_all(fd, &resp) < 0) {
 		fprintf(stderr, "sluice: control request failed: %s\n",
@@ -121,14 +124,16 @@ cli_get(const struct cli_target *t, const char *path)
 		goto out;
 	}
 	body += 4;
-	fwrite(body, 1, resp.len - (size_t)(body - resp.p), stdout);
-	if (resp.len > 0 && resp.p[resp.len - 1] != '\n')
-		putchar('\n');
-	if (status != 200) {
-		fprintf(stderr, "sluice: sluiced answered HTTP %d\n", status);
-		goto out;
+	blen = resp.len - (size_t)(body - resp.p);
+	if (status == 200) {
+		fwrite(body, 1, blen, stdout);
+		if (blen > 0 && body[blen - 1] != '\n')
+			putchar('\n');
+		rc = 0;
+	} else {
+		fprintf(stderr, "sluice: %.*s%s", (int)blen, body,
+		    blen > 0 && body[blen - 1] == '\n' ? "" : "\n");
 	}
-	rc = 0;
 out:
 	close(fd);
 	sbuf_fini(&req);
@@ -136,45 +141,27 @@ out:
 	return rc;
 }
 
-static void
-cli_control_usage(const char *cmd)
-{
-	fprintf(stderr, "usage: sluice %s [--json] [--socket PATH | --port N]\n",
-	    cmd);
-}
-
 int
 cli_control_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct cli_target t = { .socket_path = getenv("SLUICE_SOCKET") };
-	const char *cmd = argv[0];
-	char path[256];
-	int json = 0, c;
+	struct cli_req r = { .socket_path = getenv("SLUICE_SOCKET") };
+	char err[256];
+	int rc;
 
-	if (t.socket_path == NULL)
-		t.socket_path = CLI_DEFAULT_SOCKET;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "js:p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = 1; break;
-		case 's': t.socket_path = optarg; break;
-		case 'p': t.port = atoi(optarg); break;
-		case 'h': cli_control_usage(cmd); return 0;
-		default: cli_control_usage(cmd); return 2;
-		}
+	if (r.socket_path == NULL)
+		r.socket_path = CLI_DEFAULT_SOCKET;
+	sbuf_init(&r.params);
+	rc = cli_ctl_parse(argc, argv, &r, err, sizeof(err));
+	if (rc == CLI_PARSE_HELP) {
+		cli_ctl_usage(stdout, argv[0]);
+		rc = 0;
+	} else if (rc == CLI_PARSE_USAGE) {
+		fprintf(stderr, "sluice: %s\n", err);
+		cli_ctl_usage(stderr, argv[0]);
+		rc = 2;
+	} else {
+		rc = cli_send(&r);
 	}
-	if (optind != argc) {
-		cli_control_usage(cmd);
-		return 2;
-	}
-	snprintf(path, sizeof(path), "/%s?format=%s", cmd,
-	    json ? "json" : "text");
-	return cli_get(&t, path);
+	sbuf_fini(&r.params);
+	return rc;
 }

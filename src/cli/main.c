@@ -21,7 +21,15 @@ struct cli_cmd {
 
 static const struct cli_cmd cli_cmds[] = {
 	{ "status", cli_control_main, "daemon status (traffic, connections, queue totals)" },
-	{ "queues", cli_control_main, "per-queue state: domain/vmta, recipients, connections, mode" },
+	{ "queues", cli_control_main, "per-queue state: domain/vmta, recipients, connections, mode, paused" },
+	{ "list", cli_control_main, "queued recipients: --queue=DOMAIN[/VMTA] --job=ID --maxitems=N" },
+	{ "pause", cli_control_main, "hold a queue DOMAIN[/VMTA] (wildcards), domain, vmta or job ID" },
+	{ "resume", cli_control_main, "resume what pause held" },
+	{ "schedule", cli_control_main, "retry a queue's deferred recipients now: schedule DOMAIN[/VMTA]" },
+	{ "delete", cli_control_main, "delete queued recipients: --queue=|--job= [--dsn] [--no-accounting]" },
+	{ "reload", cli_control_main, "reload the configuration (like SIGHUP)" },
+	{ "rotate", cli_control_main, "start new accounting files: rotate acct" },
+	{ "set", cli_control_main, "force a queue's mode: set queue --mode=backoff|normal DOMAIN[/VMTA]" },
 	{ "acct", analyser_main, "analyse accounting CSV files (sluice acct --help)" },
 	{ "dkim", dkim_cli_main, "DKIM tools: sluice dkim keygen DOMAIN SELECTOR [--ed25519]" },
 };
@@ -31,9 +39,13 @@ cli_usage(FILE *f)
 {
 	fprintf(f, "usage: sluice COMMAND [ARGS...]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
-		fprintf(f, "  %-8s %s\n", cli_cmds[i].word, cli_cmds[i].help);
-	fprintf(f, "\ncontrol commands accept --socket PATH (default "
-	    "/var/spool/sluice/sluiced.sock or $SLUICE_SOCKET) and --json.\n");
+		fprintf(f, "  %-9s %s\n", cli_cmds[i].word, cli_cmds[i].help);
+	fprintf(f, "\ncontrol commands (status .. set) accept --socket PATH "
+	    "(default %s or\n$SLUICE_SOCKET), --port N (127.0.0.1:N, "
+	    "http-mgmt-port) and --json;\n`sluice COMMAND --help` shows a "
+	    "command's usage. Quote wildcards: pause queue \"*/vmta1\".\n"
+	    "Exit codes: 0 ok, 1 refused by or cannot reach sluiced, 2 bad "
+	    "usage.\n", CLI_DEFAULT_SOCKET);
 }
 
 int

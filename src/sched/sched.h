@@ -411,6 +411,10 @@ size_t sched_ctl_paused_jobs(const struct sched_ctl *c,
  * recipients become ready. -1 invalid spec, else queues matched. */
 long sched_ctl_schedule(struct sched_ctl *c, const char *spec, int64_t now,
     size_t *nrcpt);
+/* Operator backoff mode (shape_queue_set_mode) for matching queues: -1
+ * invalid spec, else queues matched (*nshaped: those with shaping). */
+long sched_ctl_set_mode(struct sched_ctl *c, const char *spec, int backoff,
+    int64_t now, long *nshaped);
 /* -1 if sel has an invalid spec or an empty job. */
 int sched_ctl_sel_check(const struct sched_ctl_sel *sel);
 /* cb for the first `max` selected live recipients, oldest message first;
