@@ -373,9 +373,11 @@ test_bad_fields(void **state)
 	assert_null(acctw_open(&f, 1, err, sizeof(err)));
 	assert_non_null(strstr(err, "minimum 1M"));
 	f.max_size = 0;
-	f.path = "/nonexistent-dir-sluice/acct.csv";
+	/* Missing parent directories are created; one that cannot be
+	 * (a path below a regular file) is an error naming the path. */
+	f.path = "/dev/null/sluice/acct.csv";
 	assert_null(acctw_open(&f, 1, err, sizeof(err)));
-	assert_non_null(strstr(err, "/nonexistent-dir-sluice"));
+	assert_non_null(strstr(err, "/dev/null/sluice"));
 }
 
 static double
@@ -393,6 +395,35 @@ fill_event(struct acct_event *e, char *rcpt, size_t i)
 	sample_d(e);
 	snprintf(rcpt, 32, "user%zu@example.com", i);
 	e->v[ACCT_F_RCPT] = rcpt;
+}
+
+/* <acct-file a/b/acct.csv> creates a/ and a/b/ on first use. */
+static void
+test_creates_parent_dirs(void **state)
+{
+	struct acctw_file f = { .iso_times = 1 };
+	char err[256], rcpt[32], *dir = tu_mkdtemp(), *sub, *s;
+	struct acct_event e;
+	struct acctw *w;
+	size_t len;
+
+	(void)state;
+	f.path = xasprintf("%s/a/b/acct.csv", dir);
+	w = acctw_open(&f, 1, err, sizeof(err));
+	assert_non_null(w);
+	fill_event(&e, rcpt, 1);
+	acctw_write(w, &e);
+	acctw_flush(w);
+	sub = xasprintf("%s/a/b", dir);
+	s = tu_only_file(sub, "acct-", &len);
+	assert_non_null(s);
+	assert_int_equal(tu_count_lines(s), 2);
+	free(s);
+	acctw_close(w);
+	tu_rmrf(dir);
+	free(sub);
+	free(dir);
+	free((char *)f.path);
 }
 
 /* 100k writes must return quickly (no disk I/O on this thread). */
@@ -544,6 +575,7 @@ main(void)
 		cmocka_unit_test(test_union_header),
 		cmocka_unit_test(test_header_fields),
 		cmocka_unit_test(test_bad_fields),
+		cmocka_unit_test(test_creates_parent_dirs),
 		cmocka_unit_test(test_nonblocking),
 		cmocka_unit_test(test_stalled_writer),
 		cmocka_unit_test(test_drop_counted),
