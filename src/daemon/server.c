@@ -230,6 +230,8 @@ server_stop(struct server *sv)
 	if (sv->sched)
 		sched_stop(sv->sched);
 	delivery_abort_all(sv);
+	/* aborted connections free themselves from the loop */
+	event_base_loop(sv->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	if (sv->spool)
 		drain_submits(sv);
 	if (sv->smtpd)

@@ -100,8 +100,8 @@ sched_free(struct sched *s)
 	if (s == NULL)
 		return;
 	sched_heap_fini(&s->heap);
+	shape_fair_fini(&s->fair);	/* points into the queues */
 	sched_queues_free(s);
-	shape_fair_fini(&s->fair);
 	for (m = s->msgs; m; m = next) {
 		next = m->snext;
 		msg_free(m);

@@ -81,12 +81,13 @@ conn_release(struct sched_conn *c)
 	q->vm->sv.nconn--;
 	s->nconn--;
 	free(c);
-	if (q->nready)
-		sched_queue_kick(q);
-	if (q->vm->nblocked)
-		unblock_vmta(s, q->vm);
+	/* waiting queues first: the freed slot goes to the fair pick */
 	if (s->nblocked)
 		unblock_all(s);
+	if (q->vm->nblocked)
+		unblock_vmta(s, q->vm);
+	if (q->nready)
+		sched_queue_kick(q);
 }
 
 void
@@ -113,11 +114,12 @@ conn_keeps_slot(struct sched_queue *q)
 	struct sched *s = q->s;
 	struct shape_fair_ent *e;
 
-	if (s->nblocked == 0 || q->blocked)
+	if (s->nblocked == 0)
 		return 1;
 	shape_fair_set_ready(&s->fair, &q->fe, 1);
 	e = shape_fair_next(&s->fair);
-	shape_fair_set_ready(&s->fair, &q->fe, 0);
+	if (!q->blocked)
+		shape_fair_set_ready(&s->fair, &q->fe, 0);
 	if (e == NULL || e->data == q)
 		return 1;
 	s->grant = e->data;

@@ -312,7 +312,9 @@ queue_shape_ok(struct sched_queue *q)
 
 	if (!q->shaped)
 		return 1;
-	shape_queue_tick(&q->sq, q->p.dom, now);
+	if (shape_queue_tick(&q->sq, q->p.dom, now) < 0)
+		log_info("queue %s: normal mode (backoff-to-normal-after)",
+		    q->name);
 	if (shape_mode_in_backoff(&q->sq.mode, now))
 		sched_pace_arm(q, q->sq.mode.until);
 	t = shape_queue_conn_ready(&q->sq, q->p.dom, q->nconn, now);
