@@ -239,3 +239,35 @@ def test_hard_bounce_dsn_has_original_headers(tmp_path):
         assert b"Message-ID: <" in dsn.data
         assert b"multipart/report" in dsn.data
         assert "cannot read message" not in env.daemon.log()
+
+
+def test_vmta_msg_rate_and_connect_rate(tmp_path):
+    """<virtual-mta> max-smtp-msg-rate 5/s spans the vmta's queues (two
+    domains); max-connect-rate 5/s with one message per connection paces
+    the messages of a queue too."""
+    extra = """
+<virtual-mta v9>
+    smtp-source-host 127.0.0.9 v9.sluice.test
+    max-smtp-msg-rate 5/s
+</virtual-mta>
+<domain c.test>
+    max-connect-rate 5/s
+    max-msg-per-connection 1
+</domain>
+"""
+    with World(tmp_path, ["a.test", "b.test", "c.test"], extra=extra,
+               global_extra="spool-sync no") as w:
+        rc = [f"m{i}@{'a' if i % 2 else 'b'}.test" for i in range(30)]
+        inject_many(w.smtp_port, rc, {"X-Virtual-MTA": "v9"})
+        inject_many(w.smtp_port, [f"c{i}@c.test" for i in range(16)])
+        w.sinks["a.test"].wait_for_messages(15, timeout=30)
+        w.sinks["b.test"].wait_for_messages(15, timeout=30)
+        t = sorted(arrival_times(w.sinks["a.test"]) +
+                   arrival_times(w.sinks["b.test"]))
+        rate = (len(t) - 1) / (t[-1] - t[0])
+        assert 4.5 <= rate <= 5.5, rate
+        w.sinks["c.test"].wait_for_messages(16, timeout=30)
+        tc = arrival_times(w.sinks["c.test"])
+        rate_c = (len(tc) - 1) / (tc[-1] - tc[0])
+        assert 4.5 <= rate_c <= 5.5, rate_c
+        assert len(w.sinks["c.test"].connections) >= 16
