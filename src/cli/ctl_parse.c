@@ -44,7 +44,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "resume queue DOMAIN[/VMTA] | domain DOMAIN | vmta VMTA | job ID" },
 	{ "schedule", "/schedule", 1, 0, 1, "schedule DOMAIN[/VMTA]" },
 	{ "delete", "/delete", 1, O_QUEUE | O_JOB | O_DSN | O_NOACCT, 0,
-	    "delete --queue=DOMAIN[/VMTA] | --job=ID [--dsn] [--no-accounting]" },
+	    "delete --queue=DOMAIN[/VMTA] and/or --job=ID [--dsn] "
+	    "[--no-accounting]" },
 	{ "reload", "/reload", 1, 0, 0, "reload" },
 	{ "rotate", "/rotate", 1, 0, 1, "rotate acct" },
 	{ "set", "/set", 1, O_MODE, 2,

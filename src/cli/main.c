@@ -40,12 +40,12 @@ cli_usage(FILE *f)
 	fprintf(f, "usage: sluice COMMAND [ARGS...]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
 		fprintf(f, "  %-9s %s\n", cli_cmds[i].word, cli_cmds[i].help);
-	fprintf(f, "\ncontrol commands (status .. set) accept --socket PATH "
-	    "(default %s or\n$SLUICE_SOCKET), --port N (127.0.0.1:N, "
-	    "http-mgmt-port) and --json;\n`sluice COMMAND --help` shows a "
-	    "command's usage. Quote wildcards: pause queue \"*/vmta1\".\n"
-	    "Exit codes: 0 ok, 1 refused by or cannot reach sluiced, 2 bad "
-	    "usage.\n", CLI_DEFAULT_SOCKET);
+	fprintf(f, "\ncontrol commands (status .. set) accept --json, "
+	    "--socket PATH (default\n%s or $SLUICE_SOCKET)\n"
+	    "or --port N (127.0.0.1:N, the http-mgmt-port). `sluice COMMAND "
+	    "--help` shows a\ncommand's usage. Quote wildcards: sluice pause "
+	    "queue '*/vmta1'. Exit codes:\n0 ok, 1 refused by or cannot reach "
+	    "sluiced, 2 bad usage. See docs/api.md.\n", CLI_DEFAULT_SOCKET);
 }
 
 int

@@ -26,6 +26,11 @@
  * which asks the owner to call sched_ctl_sweep soon), conn_open and
  * outcome. A held recipient does not expire while held. Resume releases
  * held recipients unless their other hold reason (job/queue) remains.
+ * Known gap: the core has no hook between a recipient becoming ready and
+ * sched_conn_next(), so a recipient that arrives while its queue already
+ * has a pump pending, and is taken by a still-starting connection before
+ * the owner runs the armed sweep, can go out. A `held` check in the
+ * core's batch_take()/rcpt_place() would close it (reported upstream).
  *
  * Invariants: the wrapped hooks forward to the owner's originals with the
  * owner's arg; sched_ctl_free restores them. One ctl per sched.

@@ -55,8 +55,10 @@ class UnixHTTP(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
-def api_http(env, method, url, body=None, headers=None, port=None):
-    c = (http.client.HTTPConnection("127.0.0.1", port, timeout=15) if port
+def api_http(env, method, url, body=None, headers=None, port=None,
+             source=None):
+    c = (http.client.HTTPConnection("127.0.0.1", port, timeout=15,
+                                    source_address=source) if port
          else UnixHTTP(os.path.join(env.dir, "sluiced.sock")))
     hdrs = dict(headers or {})
     if body is not None:
@@ -355,3 +357,11 @@ def test_http_mgmt_port_commands(tmp_path):
                             "--port", str(port)], capture_output=True,
                            text=True, timeout=10)
         assert p.returncode == 0, p.stderr
+        # another loopback address may read but not command
+        code, _ = api_http(env, "GET", "/queues", port=port,
+                           source=("127.0.0.2", 0))
+        assert code == 200
+        code, body = api_http(env, "POST", "/pause", body="job=J6",
+                              port=port, source=("127.0.0.2", 0))
+        assert code == 403 and "127.0.0.1" in body
+        assert ctl_json(env, "queues")["pausedJobs"] == []

@@ -183,6 +183,43 @@ test_pause_queue(void **state)
 	sched_free(s);
 }
 
+/* A connection open when its queue is paused takes nothing more. */
+static void
+test_pause_stops_open_conn(void **state)
+{
+	struct fake f = { 0 };
+	struct sched *s = sched_new(NULL, &fake_hooks, &f);
+	struct sched_ctl *c = sched_ctl_new(s, NULL, NULL);
+	struct sched_result ok = { .code = 250 };
+	const struct sched_batch *b;
+	uint64_t ids[8];
+	long nrcpt;
+
+	(void)state;
+	add_msg(s, 1, NULL, "a@x.test", 0);
+	add_msg(s, 2, NULL, "b@x.test", 0);
+	sched_pump(s, NOW);
+	assert_int_equal(f.nconns, 2);	/* one per ready message */
+	b = sched_conn_next(f.conns[0], NOW);
+	assert_non_null(b);
+	assert_int_equal(sched_ctl_pause_queues(c, "x.test/{default}", 1,
+	    NOW, &nrcpt), 1);
+	assert_int_equal(nrcpt, 1);
+	sched_conn_batch_fail(f.conns[0], &ok, NOW);
+	assert_null(sched_conn_next(f.conns[0], NOW));
+	assert_null(sched_conn_next(f.conns[1], NOW));	/* still starting */
+	sched_conn_closed(f.conns[0], NOW);
+	sched_conn_closed(f.conns[1], NOW);
+	f.nconns = 0;
+	assert_int_equal(drain(s, &f, ids, 8), 0);
+	assert_int_equal(sched_ctl_pause_queues(c, "x.test", 0, NOW, &nrcpt),
+	    1);
+	assert_int_equal(drain(s, &f, ids, 8), 1);
+	assert_int_equal(ids[0], 2);
+	sched_ctl_free(c);
+	sched_free(s);
+}
+
 struct list_rec {
 	int	n;
 	char	state[8][16];
@@ -238,6 +275,7 @@ main(void)
 		cmocka_unit_test(test_spec_match),
 		cmocka_unit_test(test_pause_job),
 		cmocka_unit_test(test_pause_queue),
+		cmocka_unit_test(test_pause_stops_open_conn),
 		cmocka_unit_test(test_schedule_list_delete),
 	};
 
