@@ -108,7 +108,9 @@ open_stores(struct server *sv, char *err, size_t errlen)
 	const struct conf *c = sv->conf;
 	struct spool_params sp = { .dir = c->spool_dir,
 	    .no_sync = !c->spool_sync };
-	struct dns_params dp = { .servers = c->dns_server };
+	/* AAAA too: an MX host with only IPv6 addresses must be reachable;
+	 * the resolver orders IPv4 addresses first. */
+	struct dns_params dp = { .servers = c->dns_server, .want_ipv6 = 1 };
 
 	if ((sv->spool = spool_open(sv->base, &sp, err, errlen)) == NULL)
 		return -1;

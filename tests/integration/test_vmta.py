@@ -72,9 +72,8 @@ class World:
         self.dns.start()
         self.smtp_port = free_port()
         lines = listeners or [f"smtp-listener 127.0.0.1:{self.smtp_port}"]
+        # v6 domains: MX host with only an AAAA record (::1), found by DNS
         doms = "".join(
-            f"<domain {d}>\n    route [::1]:{s.port}\n</domain>\n"
-            if d in v6_domains else
             f"<domain {d}>\n    default-smtp-port {s.port}\n</domain>\n"
             for d, s in self.sinks.items())
         if callable(extra):
