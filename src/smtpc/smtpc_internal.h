@@ -81,6 +81,8 @@ void smtpc_ext_parse(struct smtpc_ext *e, const char *lines, size_t len);
  * missing, and the terminating ".\r\n".
  */
 void smtpc_dot_stuff(const char *data, size_t len, struct sbuf *out);
+/* 1 if any byte of s[0..len) is >= 0x80. */
+int smtpc_has_8bit(const char *s, size_t len);
 /* RFC 3461 §4 xtext encoding of s appended to out. */
 void smtpc_xtext(const char *s, struct sbuf *out);
 

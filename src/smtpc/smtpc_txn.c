@@ -115,15 +115,6 @@ smtpc_txn_timer(struct smtpc *c)
 	smtpc_timer_arm(c, t);
 }
 
-static int
-smtpc_has_8bit(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return 1;
-	return 0;
-}
-
 static void
 smtpc_txn_mail(struct smtpc *c, struct sbuf *out)
 {

@@ -271,6 +271,82 @@ test_dot_stuff(void **state)
 	check_stuff_n("nul\0.\r\n", 7, "nul\0.\r\n.\r\n", 10);
 }
 
+/* The bytewise definition the fast smtpc_dot_stuff() must agree with. */
+static void
+ref_dot_stuff(const char *data, size_t len, struct sbuf *out)
+{
+	int bol = 1;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = data[i];
+
+		if (bol && ch == '.')
+			sbuf_put(out, ".", 1);
+		bol = 0;
+		if (ch == '\r' || ch == '\n') {
+			if (ch == '\r' && i + 1 < len && data[i + 1] == '\n')
+				i++;
+			sbuf_put(out, "\r\n", 2);
+			bol = 1;
+			continue;
+		}
+		sbuf_put(out, &ch, 1);
+	}
+	if (!bol)
+		sbuf_put(out, "\r\n", 2);
+	sbuf_put(out, ".\r\n", 3);
+}
+
+/* Random mixes of CR, LF, dots, NUL and text, long and short lines. */
+static void
+test_dot_stuff_random(void **state)
+{
+	static const char alpha[] = "\r\n.\0ab";
+	char buf[3000];
+	unsigned seed = 12345;
+	struct sbuf a, b;
+
+	(void)state;
+	sbuf_init(&a);
+	sbuf_init(&b);
+	for (int round = 0; round < 3000; round++) {
+		size_t len = (size_t)(round % 7 == 0 ? round : round % 40);
+
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[i] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+		}
+		sbuf_reset(&a);
+		sbuf_reset(&b);
+		smtpc_dot_stuff(buf, len, &a);
+		ref_dot_stuff(buf, len, &b);
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.p, b.p, a.len);
+	}
+	sbuf_fini(&a);
+	sbuf_fini(&b);
+}
+
+static void
+test_has_8bit(void **state)
+{
+	char buf[2100];
+
+	(void)state;
+	memset(buf, 'a', sizeof(buf));
+	assert_int_equal(smtpc_has_8bit(buf, 0), 0);
+	assert_int_equal(smtpc_has_8bit(buf, sizeof(buf)), 0);
+	for (size_t pos = 0; pos < sizeof(buf); pos += 7) {
+		buf[pos] = (char)0x80;
+		assert_int_equal(smtpc_has_8bit(buf, sizeof(buf)), 1);
+		assert_int_equal(smtpc_has_8bit(buf, pos + 1), 1);
+		assert_int_equal(smtpc_has_8bit(buf, pos), 0);
+		assert_int_equal(smtpc_has_8bit(buf + pos + 1,
+		    sizeof(buf) - pos - 1), 0);
+		buf[pos] = 0x7f;
+	}
+}
+
 static void
 test_xtext(void **state)
 {
@@ -292,6 +368,8 @@ main(void)
 		cmocka_unit_test(test_reply_malformed),
 		cmocka_unit_test(test_reply_enh),
 		cmocka_unit_test(test_dot_stuff),
+		cmocka_unit_test(test_dot_stuff_random),
+		cmocka_unit_test(test_has_8bit),
 		cmocka_unit_test(test_xtext),
 	};
 
