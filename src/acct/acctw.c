@@ -267,33 +267,49 @@ acctw_settle(struct acctw *w, uint64_t nw, size_t failed, int stopping)
 	return newdrop;
 }
 
+/* Wait on wake until CLOCK_REALTIME + ns (or a signal). */
+static void
+acctw_timedwait(struct acctw *w, long ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ns / 1000000000L;
+	ts.tv_nsec += ns % 1000000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	(void)pthread_cond_timedwait(&w->wake, &w->mu, &ts);
+}
+
+static int
+acctw_urgent(const struct acctw *w)
+{
+	return w->stop || w->rotate_req || w->flushers > 0;
+}
+
 /*
- * Sleep until there is work. After a small round the writer lingers up to
- * ACCTW_LINGER_NS so records batch up (fewer syscalls and lock hand-offs
- * on a busy loop); flush, rotate and stop cut that short.
+ * Sleep until there is work. After a small round, and after being woken
+ * from idle by the first record, the writer lingers up to ACCTW_LINGER_NS
+ * so records batch up (fewer syscalls, wake-ups and lock hand-offs on a
+ * busy loop: one wake-up per linger period, not one per record); flush,
+ * rotate and stop cut that short.
  */
 static void
 acctw_wait(struct acctw *w, int err, int small)
 {
-	struct timespec ts;
-	int urgent = w->stop || w->rotate_req || w->flushers > 0;
-
-	if (!err && (urgent || (!small && acctw_pending(w))))
+	if (!err && (acctw_urgent(w) || (!small && acctw_pending(w))))
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	if (!err && acctw_pending(w)) {
-		ts.tv_nsec += ACCTW_LINGER_NS;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		(void)pthread_cond_timedwait(&w->wake, &w->mu, &ts);
+		acctw_timedwait(w, ACCTW_LINGER_NS);
 		return;
 	}
-	ts.tv_sec += 1;
 	w->idle = 1;
-	(void)pthread_cond_timedwait(&w->wake, &w->mu, &ts);
+	acctw_timedwait(w, 1000000000L);
 	w->idle = 0;
+	if (!err && !acctw_urgent(w) && acctw_pending(w))
+		acctw_timedwait(w, ACCTW_LINGER_NS);
 }
 
 static void *
@@ -364,8 +380,10 @@ acctw_open(const struct acctw_file *files, size_t nfiles, char *err,
 	return w;
 }
 
-/* Under the lock: append one record to o's pending batch. */
-static void
+/* Under the lock: append one record to o's pending batch. Returns 1 if
+ * the writer sleeps idle and must be signalled (after unlocking, so it
+ * does not wake only to block on the mutex). */
+static int
 acctw_out_queue(struct acctw *w, struct acctw_out *o,
     const struct acct_event *ev)
 {
@@ -374,7 +392,7 @@ acctw_out_queue(struct acctw *w, struct acctw_out *o,
 	if (b->buf.len >= o->max_pending) {
 		o->dropped++;
 		w->st.dropped++;
-		return;
+		return 0;
 	}
 	acct_record_format(&o->layout, ev, o->iso, &o->tc, &b->buf);
 	if (b->n == b->cap) {
@@ -388,20 +406,25 @@ acctw_out_queue(struct acctw *w, struct acctw_out *o,
 	 * pending when its round ends, so records batch up meanwhile. */
 	if (w->idle) {
 		w->idle = 0;
-		pthread_cond_signal(&w->wake);
+		return 1;
 	}
+	return 0;
 }
 
 void
 acctw_write(struct acctw *w, const struct acct_event *ev)
 {
+	int wake = 0;
+
 	if (w == NULL || (int)ev->type < 0 || ev->type >= ACCT_R__COUNT)
 		return;
 	pthread_mutex_lock(&w->mu);
 	for (size_t i = 0; i < w->nouts; i++)
 		if (w->outs[i].layout.records & (1u << ev->type))
-			acctw_out_queue(w, &w->outs[i], ev);
+			wake |= acctw_out_queue(w, &w->outs[i], ev);
 	pthread_mutex_unlock(&w->mu);
+	if (wake)
+		pthread_cond_signal(&w->wake);
 }
 
 void
