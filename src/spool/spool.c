@@ -63,6 +63,37 @@ spool_notify_cb(evutil_socket_t fd, short what, void *arg)
 	spool_dispatch(arg);
 }
 
+/* Lazy records waited SPOOL_LAZY_MS: have them written now. */
+static void
+spool_lazy_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct spool *s = arg;
+	int wake = 0;
+
+	(void)fd;
+	(void)what;
+	s->lazy_armed = 0;
+	pthread_mutex_lock(&s->w.mu);
+	if (!spool_batch_empty(&s->w.pend))
+		wake = spool_writer_note(&s->w, SPOOL_NOTE_URGENT);
+	pthread_mutex_unlock(&s->w.mu);
+	if (wake)
+		spool_writer_wake(&s->w);
+}
+
+/* A lazy record was appended: make sure it is written within
+ * SPOOL_LAZY_MS even if nothing urgent follows. */
+void
+spool_lazy_arm(struct spool *s)
+{
+	struct timeval tv = { 0, SPOOL_LAZY_MS * 1000 };
+
+	if (s->lazy_armed || s->ev_lazy == NULL)
+		return;
+	evtimer_add(s->ev_lazy, &tv);
+	s->lazy_armed = 1;
+}
+
 static int
 spool_open_dir(struct spool *s, char *err, size_t errlen)
 {
@@ -115,6 +146,8 @@ spool_free(struct spool *s)
 	spool_index_fini(&s->idx);
 	if (s->ev_notify != NULL)
 		event_free(s->ev_notify);
+	if (s->ev_lazy != NULL)
+		event_free(s->ev_lazy);
 	if (s->w_started)
 		spool_writer_fini(&s->w);
 	if (s->lockfd != -1)
@@ -165,7 +198,9 @@ spool_open(struct event_base *base, const struct spool_params *p, char *err,
 	s->w_started = 1;
 	s->ev_notify = event_new(base, s->w.notify_fd[0], EV_READ | EV_PERSIST,
 	    spool_notify_cb, s);
-	if (s->ev_notify == NULL || event_add(s->ev_notify, NULL) == -1) {
+	s->ev_lazy = evtimer_new(base, spool_lazy_cb, s);
+	if (s->ev_notify == NULL || s->ev_lazy == NULL ||
+	    event_add(s->ev_notify, NULL) == -1) {
 		snprintf(err, errlen, "spool: cannot register event");
 		spool_writer_stop(&s->w);
 		spool_free(s);
@@ -415,7 +450,8 @@ spool_flush(struct spool *s)
 	uint64_t target = s->seq;
 
 	pthread_mutex_lock(&s->w.mu);
-	spool_writer_kick(&s->w);
+	if (spool_writer_note(&s->w, SPOOL_NOTE_FORCE))
+		spool_writer_wake(&s->w);
 	while (s->w.processed_seq < target)
 		pthread_cond_wait(&s->w.cv_done, &s->w.mu);
 	pthread_mutex_unlock(&s->w.mu);

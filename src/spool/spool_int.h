@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "lib/sbuf.h"
 #include "spool/spool.h"
@@ -161,6 +162,28 @@ struct spool_batch {
 	uint64_t		 last_seq;
 };
 
+/* How long recipient state records (DONE, DEFER) may wait for a group
+ * commit when nothing else needs one (spool.h: losing them in a crash
+ * only means a recipient is tried again). A loop-side timer bounds the
+ * wait; the writer is not woken for each of them. */
+#define SPOOL_LAZY_MS		200
+/* Least time between the starts of two group commits unless a flush or
+ * the stop waits: one fdatasync then covers more submits (each costs far
+ * more CPU than the wait costs latency). */
+#define SPOOL_COMMIT_GAP_US	2000
+
+enum spool_note {
+	SPOOL_NOTE_LAZY,	/* state records only: the loop's timer */
+	SPOOL_NOTE_URGENT,	/* a completion or unlink waits for it */
+	SPOOL_NOTE_FORCE,	/* spool_flush(): now, no commit gap */
+};
+
+enum spool_idle {
+	SPOOL_W_BUSY,
+	SPOOL_W_IDLE,		/* sleeps until urgent work */
+	SPOOL_W_GAP,		/* urgent work waits for the commit gap */
+};
+
 struct spool_writer {
 	pthread_t		 thread;
 	pthread_mutex_t		 mu;
@@ -171,7 +194,9 @@ struct spool_writer {
 	size_t			 ndone, done_cap;
 	int			 notify_fd[2];	/* pipe: writer -> loop */
 	int			 notified;
-	int			 idle;
+	enum spool_idle		 idle;
+	int			 urgent;	/* pend has awaited work */
+	int			 force;		/* a flush waits: no gap */
 	int			 stop;
 	int			 failed;	/* errno of a failed batch */
 	uint64_t		 processed_seq;
@@ -188,6 +213,7 @@ struct spool_writer {
 	uint64_t		 fd_no;
 	uint64_t		 fd_off;	/* bytes known durable */
 	uint64_t		 fd_pos;	/* bytes written */
+	struct timespec		 last_commit;	/* CLOCK_MONOTONIC */
 };
 
 void spool_batch_init(struct spool_batch *b);
@@ -204,7 +230,8 @@ int spool_writer_start(struct spool_writer *w, int dirfd, int no_sync,
     char *err, size_t errlen);
 void spool_writer_stop(struct spool_writer *w);
 void spool_writer_fini(struct spool_writer *w);
-void spool_writer_kick(struct spool_writer *w);
+int spool_writer_note(struct spool_writer *w, enum spool_note how);
+void spool_writer_wake(struct spool_writer *w);
 void spool_seg_name(char *buf, size_t len, uint64_t no);
 
 /* ---- the spool (spool.c) ---- */
@@ -214,6 +241,8 @@ struct event;
 struct spool {
 	struct event_base	*base;
 	struct event		*ev_notify;
+	struct event		*ev_lazy;	/* bounds SPOOL_LAZY_MS */
+	int			 lazy_armed;
 	char			*dir;
 	int			 dirfd;
 	int			 lockfd;
@@ -247,6 +276,7 @@ struct spool {
 char *spool_append_begin(struct spool *s, size_t reclen, uint64_t *off,
     struct spool_seg **seg);
 void spool_append_end(struct spool *s, const struct spool_cpl *c);
+void spool_lazy_arm(struct spool *s);
 struct spool_seg *spool_seg_new(struct spool *s, uint64_t no);
 void spool_seg_free(struct spool *s, struct spool_seg *seg);
 void spool_seg_gc(struct spool *s);

@@ -172,11 +172,18 @@ spool_append_begin(struct spool *s, size_t reclen, uint64_t *off,
 void
 spool_append_end(struct spool *s, const struct spool_cpl *c)
 {
+	int wake;
+
 	if (c != NULL)
 		spool_batch_add_cpl(&s->w.pend, c);
 	s->w.pend.last_seq = ++s->seq;
-	spool_writer_kick(&s->w);
+	wake = spool_writer_note(&s->w, c != NULL ? SPOOL_NOTE_URGENT :
+	    SPOOL_NOTE_LAZY);
 	pthread_mutex_unlock(&s->w.mu);
+	if (wake)
+		spool_writer_wake(&s->w);
+	if (c == NULL)
+		spool_lazy_arm(s);
 }
 
 /* ---- deletion and compaction ---- */
@@ -281,11 +288,15 @@ spool_seg_gc(struct spool *s)
 	struct spool_seg *h;
 
 	while ((h = TAILQ_FIRST(&s->segs)) != NULL && seg_deletable(s, h)) {
+		int wake;
+
 		pthread_mutex_lock(&s->w.mu);
 		spool_batch_add_unlink(&s->w.pend, h->no);
 		s->w.pend.last_seq = ++s->seq;	/* flush waits for it */
-		spool_writer_kick(&s->w);
+		wake = spool_writer_note(&s->w, SPOOL_NOTE_URGENT);
 		pthread_mutex_unlock(&s->w.mu);
+		if (wake)
+			spool_writer_wake(&s->w);
 		spool_seg_free(s, h);
 	}
 	if (h == NULL || h == s->cur || s->failed || s->closing ||

@@ -2,8 +2,13 @@
  * spool_writer.c -- the writer thread: group commit of pending batches.
  *
  * The loop thread appends whole records to writer.pend (under writer.mu).
- * The writer swaps pend with its private active batch, seals the records'
- * CRCs, write()s each segment's bytes with one call, fdatasync()s once, then
+ * The writer waits until the batch is urgent (a submit or compaction copy
+ * waits for its completion, an unlink, a flush; recipient state records
+ * alone are not: spool.c's lazy timer makes them urgent after
+ * SPOOL_LAZY_MS) and at least SPOOL_COMMIT_GAP_US passed since the last
+ * commit started (not for a flush); then it swaps pend with its private
+ * active batch, seals the records' CRCs, write()s each segment's bytes
+ * with one call, fdatasync()s once, then
  * hands the batch's completions back to the loop (done array + one byte on
  * a pipe the loop watches) and deletes the segments the loop asked it to.
  *
@@ -27,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -278,6 +284,58 @@ writer_post(struct spool_writer *w, int err)
 	spool_batch_clear(b);
 }
 
+/* *dl = the earliest start of the next commit; 1 if that is now. */
+static int
+writer_gap_over(const struct spool_writer *w, struct timespec *dl)
+{
+	struct timespec now;
+
+	*dl = w->last_commit;
+	dl->tv_nsec += SPOOL_COMMIT_GAP_US * 1000L;
+	dl->tv_sec += dl->tv_nsec / 1000000000L;
+	dl->tv_nsec %= 1000000000L;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > dl->tv_sec || (now.tv_sec == dl->tv_sec &&
+	    now.tv_nsec >= dl->tv_nsec);
+}
+
+/*
+ * Sleep until the pending batch must be written; writer.mu held. Lazy
+ * records (recipient states) alone never wake the writer: they go with
+ * the next urgent batch, which is written at most once per
+ * SPOOL_COMMIT_GAP_US unless a flush or the stop waits. Returns 0 when
+ * stopped with nothing left to write.
+ */
+static int
+writer_wait(struct spool_writer *w)
+{
+	struct timespec dl;
+
+	for (;;) {
+		int empty = spool_batch_empty(&w->pend);
+
+		if (empty && w->stop)
+			return 0;
+		if (!empty && (w->force || w->stop))
+			break;
+		if (!empty && w->urgent) {
+			if (writer_gap_over(w, &dl))
+				break;
+			w->idle = SPOOL_W_GAP;
+			(void)pthread_cond_timedwait(&w->cv_work, &w->mu, &dl);
+			continue;
+		}
+		if (empty)
+			w->urgent = w->force = 0;	/* nothing left */
+		w->idle = SPOOL_W_IDLE;
+		pthread_cond_wait(&w->cv_work, &w->mu);
+	}
+	w->idle = SPOOL_W_BUSY;
+	w->urgent = w->force = 0;
+	clock_gettime(CLOCK_MONOTONIC, &w->last_commit);
+	return 1;
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -286,14 +344,7 @@ writer_main(void *arg)
 	int err;
 
 	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (spool_batch_empty(&w->pend) && !w->stop) {
-			w->idle = 1;
-			pthread_cond_wait(&w->cv_work, &w->mu);
-		}
-		w->idle = 0;
-		if (spool_batch_empty(&w->pend))
-			break;
+	while (writer_wait(w)) {
 		tmp = w->active;
 		w->active = w->pend;
 		w->pend = tmp;
@@ -315,6 +366,7 @@ int
 spool_writer_start(struct spool_writer *w, int dirfd, int no_sync, char *err,
     size_t errlen)
 {
+	pthread_condattr_t ca;
 	int rc;
 
 	w->dirfd = dirfd;
@@ -327,7 +379,10 @@ spool_writer_start(struct spool_writer *w, int dirfd, int no_sync, char *err,
 		return -1;
 	}
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv_work, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv_work, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&w->cv_done, NULL);
 	if ((rc = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
 		snprintf(err, errlen, "spool: writer thread: %s", strerror(rc));
@@ -338,12 +393,28 @@ spool_writer_start(struct spool_writer *w, int dirfd, int no_sync, char *err,
 	return 0;
 }
 
-/* Wake the writer if it sleeps; writer.mu held by the caller. */
-void
-spool_writer_kick(struct spool_writer *w)
+/*
+ * Note new work in the pending batch; writer.mu held by the caller.
+ * Returns 1 if the writer must be woken: call spool_writer_wake() after
+ * unlocking, so that it does not wake up only to block on the mutex.
+ */
+int
+spool_writer_note(struct spool_writer *w, enum spool_note how)
 {
-	if (w->idle)
-		pthread_cond_signal(&w->cv_work);
+	if (how == SPOOL_NOTE_LAZY)
+		return 0;
+	w->urgent = 1;
+	if (how == SPOOL_NOTE_FORCE) {
+		w->force = 1;
+		return w->idle != SPOOL_W_BUSY;
+	}
+	return w->idle == SPOOL_W_IDLE;
+}
+
+void
+spool_writer_wake(struct spool_writer *w)
+{
+	pthread_cond_signal(&w->cv_work);
 }
 
 /* Let the writer finish everything queued, then join it. Completions it
