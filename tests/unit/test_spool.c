@@ -1,6 +1,7 @@
 /*
  * test_spool.c -- spool basics: submit/ack, data round trip, group commit,
- * completions through the event loop, segment roll and deletion.
+ * completions through the event loop, lazy state records, segment roll
+ * and deletion.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,6 +154,48 @@ test_event_loop_completion(void **state)
 	event_base_free(base);
 }
 
+/* Recipient state records do not wake the writer; the loop's lazy timer
+ * has them written (and synced) within a fraction of a second anyway. */
+static void
+test_lazy_state_records(void **state)
+{
+	struct event_base *base = event_base_new();
+	char *dir = tsp_mkdtemp(), err[128];
+	struct tsp_acks acks = { 0 };
+	struct spool_stats st;
+	struct tsp_msg tm;
+	struct spool *s;
+	uint64_t r0, c0;
+
+	(void)state;
+	s = tsp_open(base, dir, 0);
+	assert_int_equal(spool_recover(s, NULL, NULL, err, sizeof(err)), 0);
+	tsp_msg_fill(&tm, 1, 2, 100);
+	assert_int_equal(spool_submit(s, &tm.m, tsp_ack_cb, &acks), 0);
+	tsp_msg_free(&tm);
+	spool_flush(s);
+	spool_get_stats(s, &st);
+	r0 = st.records;
+	c0 = st.commits;
+	assert_int_equal(spool_rcpt_defer(s, acks.ids[0], 0, 1, 12345), 0);
+	usleep(300000);		/* no loop turn: nothing may write it */
+	spool_get_stats(s, &st);
+	assert_true(st.records == r0 && st.commits == c0);
+	for (int i = 0; i < 100 && st.records == r0; i++) {
+		struct timeval tv = { 0, 50000 };
+
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+		spool_get_stats(s, &st);
+	}
+	assert_int_equal(st.records, r0 + 1);
+	assert_int_equal(st.commits, c0 + 1);
+	spool_close(s);
+	tsp_acks_free(&acks);
+	tsp_rmtree(dir);
+	event_base_free(base);
+}
+
 /* Small segments roll; once every recipient is done they are deleted. */
 static void
 test_segment_roll_and_delete(void **state)
@@ -227,6 +270,7 @@ main(void)
 		cmocka_unit_test(test_submit_roundtrip),
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_event_loop_completion),
+		cmocka_unit_test(test_lazy_state_records),
 		cmocka_unit_test(test_segment_roll_and_delete),
 		cmocka_unit_test(test_open_errors),
 	};
