@@ -406,12 +406,17 @@ cb_txn_done(struct smtpc *c, const struct smtpc_result *r, void *arg)
 	dc->ndiags = b->n;
 	act = dlv_reply(dc, &r->mail, SHAPE_PHASE_MAIL);
 	for (size_t i = 0; i < b->n; i++) {
+		unsigned ra = i < r->nrcpt ? dlv_reply(dc, &r->rcpt[i],
+		    SHAPE_PHASE_RCPT) : 0;
+
 		dlv_fill_result(dc, i, dlv_decisive(r, i));
-		if (i < r->nrcpt && (dlv_reply(dc, &r->rcpt[i],
-		    SHAPE_PHASE_RCPT) & CONF_ACT_BOUNCE_RCPT))
+		if (ra & CONF_ACT_BOUNCE_RCPT)
 			dlv_bounce_rcpt(dc, i);
+		act |= ra & ~(unsigned)CONF_ACT_BOUNCE_RCPT;
 	}
 	act |= dlv_reply(dc, &r->data, SHAPE_PHASE_DATA);
+	for (size_t i = 0; i < b->n && (act & CONF_ACT_SKIP_MX); i++)
+		dc->res[i].requeue = 1;		/* try them on the next MX */
 	sched_conn_batch_done(dc->sc, dc->res, now_s());
 	dlv_txn_free(dc);
 	dc->after |= act & DLV_AFTER_ACTS;
@@ -464,6 +469,9 @@ dlv_apply_after(struct dlv_conn *dc)
 	if (a & CONF_ACT_SKIP_MX) {
 		const char *name = dc->cur < dc->nt ? dc->t[dc->cur].name : "";
 
+		snprintf(dc->last_err, sizeof(dc->last_err), "%s",
+		    dc->after_diag);
+
 		while (dc->cur < dc->nt && strcmp(dc->t[dc->cur].name,
 		    name) == 0)
 			dc->cur++;
@@ -494,7 +502,8 @@ cb_closed(struct smtpc *c, const struct smtpc_reply *why, void *arg)
 		struct sched_result r = { .code = why && why->code >= 400 &&
 		    why->code < 500 ? why->code : 0, .status = why &&
 		    why->enh[0] ? why->enh : "4.4.2", .diag = dc->last_err,
-		    .mta = dc->mta };
+		    .mta = dc->mta, .requeue = (dc->after & CONF_ACT_SKIP_MX)
+		    != 0 };
 		sched_conn_batch_fail(dc->sc, &r, now_s());
 		dlv_txn_free(dc);
 	}
@@ -698,6 +707,42 @@ dlv_rollup(struct dlv_conn *dc, const struct dns_result *res)
 	return 1;
 }
 
+/*
+ * bounce-upon-no-mx: the domain has no MX record (implicit MX, the A/AAAA
+ * fallback) and no smtp-hosts is set. `true` bounces every ready
+ * recipient (5.1.2, bad-domain, DSN); an interval bounces only those
+ * queued at least that long, and the younger ones still try the A/AAAA
+ * fallback. 1 if dc is gone (nothing left to deliver).
+ */
+static int
+dlv_no_mx(struct dlv_conn *dc, const struct dns_result *res)
+{
+	struct sched_queue *q = dc->sc->queue;
+	const struct sched_queue_params *p = sched_queue_params(q);
+	int64_t after = p->dom ? p->dom->bounce_upon_no_mx : -1, now = now_s();
+	char diag[400];
+	struct sched_result r = { .code = 550, .status = "5.1.2",
+	    .diag = diag, .category = "bad-domain" };
+
+	if (!res->implicit_mx || p->smtp_hosts[0] != '\0' || after < 0)
+		return 0;
+	snprintf(diag, sizeof(diag), "DNS: no MX record for %s "
+	    "(bounce-upon-no-mx)", sched_queue_domain(q));
+	if (after == 0) {
+		sched_conn_bounce_queue(dc->sc, &r, now);
+		dlv_unlink_free(dc);
+		return 1;
+	}
+	if (sched_conn_bounce_older(dc->sc, &r, now - after, now) > 0)
+		log_info("queue %s: no MX record: bounced recipients queued "
+		    "%llds or longer ago", sched_queue_name(q),
+		    (long long)after);
+	if (sched_queue_nready(q) > 0)
+		return 0;
+	dlv_closed(dc);		/* nothing younger left to try */
+	return 1;
+}
+
 static void
 cb_dns(const struct dns_result *res, void *arg)
 {
@@ -727,7 +772,7 @@ cb_dns(const struct dns_result *res, void *arg)
 	case DNS_OK:
 		break;
 	}
-	if (dlv_rollup(dc, res))
+	if (dlv_no_mx(dc, res) || dlv_rollup(dc, res))
 		return;
 	dlv_add_targets(dc, res, p->port ? p->port : 25);
 	if (dc->nt == 0) {
@@ -762,9 +807,14 @@ static void
 hook_conn_open(void *arg, struct sched_conn *c)
 {
 	struct server *sv = arg;
-	struct dlv_conn *dc = xcalloc(1, sizeof(*dc));
+	struct dlv_conn *dc;
 	struct timeval zero = { 0, 0 };
 
+	if (discard_queue(c->queue)) {
+		discard_open(sv, c);
+		return;
+	}
+	dc = xcalloc(1, sizeof(*dc));
 	dc->sv = sv;
 	dc->sc = c;
 	c->owner = dc;
@@ -780,6 +830,7 @@ hook_conn_open(void *arg, struct sched_conn *c)
 void
 delivery_abort_all(struct server *sv)
 {
+	discard_abort_all(sv);
 	while (sv->conns) {
 		struct dlv_conn *dc = sv->conns;
 		if (dc->dreq)

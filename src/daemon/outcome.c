@@ -83,7 +83,8 @@ acct_record(struct server *sv, const struct sched_event *ev)
 	a.v[ACCT_F_BOUNCE_CAT] = cat;
 	a.v[ACCT_F_SRC_TYPE] = m->src_type;
 	a.v[ACCT_F_SRC_MTA] = m->src_mta;
-	a.v[ACCT_F_DLV_TYPE] = "smtp";
+	a.v[ACCT_F_DLV_TYPE] = ev->queue && discard_queue(ev->queue) ?
+	    "discard" : "smtp";
 	a.v[ACCT_F_DLV_SOURCE_IP] = delivery_conn_local_ip(ev->conn);
 	a.v[ACCT_F_DLV_DESTINATION_IP] = delivery_conn_peer_ip(ev->conn);
 	a.v[ACCT_F_DLV_ESMTP_AVAILABLE] = delivery_conn_esmtp(ev->conn);
@@ -192,6 +193,28 @@ outcome_hook(void *arg, const struct sched_event *ev, size_t n)
 		log_debug("%s %s: %s %s", sched_outcome_name(ev[i].kind),
 		    ev[i].rcpt->addr, ev[i].status, ev[i].res->diag ?
 		    ev[i].res->diag : "");
+	}
+}
+
+/*
+ * Operator delete ("deleted by administrator", PowerMTA's `delete`): the
+ * recipients are final like any bounce (journaled done, so they do not
+ * come back after a restart); the b record is written unless the operator
+ * said --no-accounting, and a DSN is sent only with --dsn (and then only
+ * as NOTIFY allows, never to the null sender).
+ */
+void
+outcome_deleted(struct server *sv, const struct sched_event *ev, size_t n,
+    int dsn, int accounting)
+{
+	if (dsn)
+		send_dsn(sv, ev, n);
+	for (size_t i = 0; i < n; i++) {
+		journal(sv, &ev[i]);
+		if (accounting)
+			acct_record(sv, &ev[i]);
+		log_debug("deleted %s: %s", ev[i].rcpt->addr,
+		    ev[i].res->diag ? ev[i].res->diag : "");
 	}
 }
 

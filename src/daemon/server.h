@@ -8,8 +8,10 @@
  * argument. Everything runs on the loop thread.
  *
  * Files: server.c (start/stop/reload, pump timer), inject.c (smtpd ->
- * DKIM -> spool -> sched), delivery.c (sched <-> dns/smtpc), outcome.c
- * (spool journal, accounting records, DSNs), api.c (management HTTP).
+ * DKIM -> spool -> sched), delivery.c (sched <-> dns/smtpc), discard.c
+ * (type discard), outcome.c
+ * (spool journal, accounting records, DSNs), api.c + api_show.c +
+ * api_ctl.c (management HTTP).
  */
 #ifndef SLUICE_SERVER_H
 #define SLUICE_SERVER_H
@@ -29,12 +31,14 @@ struct acctw;
 struct bounce_rules;
 struct sched;
 struct sched_conn;
+struct sched_ctl;
 struct sched_queue;
 struct sched_result;
 struct sched_event;
 struct sched_hooks;
 struct smtpd_cbs;
 struct dlv_conn;
+struct discard_conn;
 struct dkim_cache;
 struct sched_map;
 struct shape_rr;
@@ -60,9 +64,11 @@ struct server {
 	SSL_CTX			*ssl_server;	/* inbound STARTTLS or NULL */
 	struct dkim_cache	*dkim;
 	struct evhttp		*http;
+	struct sched_ctl	*ctl;		/* operator control (api.c) */
 	struct event		*pump_ev;	/* sched_pump, timer + wakeup */
 	struct event		*sig_ev[4];
 	struct dlv_conn		*conns;		/* live delivery connections */
+	struct discard_conn	*discards;	/* live `type discard` ones */
 	struct shape_rr		*pool_rr;	/* per conf pool, round-robin */
 	size_t			 npool_rr;
 	struct sched_map	*rollup;	/* domain -> NAME.rollup */
@@ -90,8 +96,18 @@ void inject_local(struct server *sv, const char *to, const char *vmta,
 const struct sched_hooks *delivery_hooks(void);
 void delivery_abort_all(struct server *sv);
 
+/* discard.c: `type discard` queues (no DNS, no SMTP, all delivered) */
+int discard_queue(const struct sched_queue *q);
+void discard_open(struct server *sv, struct sched_conn *c);
+void discard_abort_all(struct server *sv);
+
 /* outcome.c */
 void outcome_hook(void *arg, const struct sched_event *ev, size_t n);
+/* Recipients deleted by the operator (sched_ctl_delete): journal done,
+ * b record "deleted by administrator" if accounting, DSN (as NOTIFY
+ * allows) only if dsn. */
+void outcome_deleted(struct server *sv, const struct sched_event *ev,
+    size_t n, int dsn, int accounting);
 void outcome_queue_event(void *arg, struct sched_queue *q,
     struct sched_conn *c, const struct sched_result *res, int64_t now);
 /* Facts about a delivery connection for accounting (delivery.c). */

@@ -163,7 +163,10 @@ sched_emit(struct sched *s, struct sched_event *ev, size_t n)
 			s->st.expired_rcpt++;
 	}
 	m->refs++;
-	s->h.outcome(s->arg, ev, n);
+	if (s->emit_fn)
+		s->emit_fn(s->emit_arg, ev, n);
+	else
+		s->h.outcome(s->arg, ev, n);
 	m->refs--;
 	sched_msg_maybe_free(s, m);
 }
@@ -187,6 +190,11 @@ sched_qmsg_get(struct sched_msg *m, struct sched_queue *q)
 void
 sched_defer_rcpt(struct sched *s, struct sched_rcpt *r, int64_t when)
 {
+	if (sched_rcpt_must_hold(r)) {
+		r->next_attempt = when;
+		sched_rcpt_park(s, r);
+		return;
+	}
 	r->state = SCHED_RCPT_DEFERRED;
 	r->next_attempt = when;
 	sched_heap_push(&s->heap, &r->timer, when * SHAPE_USEC);
@@ -359,6 +367,10 @@ timer_fire(struct sched *s, struct sched_timer *t, int64_t now)
 	struct sched_rcpt *r = SCHED_CONTAINER(t, struct sched_rcpt, timer);
 	struct sched_queue *q = r->qm->q;
 
+	if (r->held) {
+		sched_rcpt_held_fire(s, r, now);
+		return;
+	}
 	if (now >= sched_expiry(&q->p, r->msg->time_queued)) {
 		struct sched_result res = { .code = 0, .status = "4.4.7",
 		    .diag = q->last_error, .category = "message-expired" };

@@ -133,6 +133,7 @@ struct sched_rcpt {
 	char			*orcpt;
 	uint8_t			 notify;	/* SPOOL_NOTIFY_* */
 	uint8_t			 state;		/* enum sched_rcpt_state */
+	uint8_t			 held;		/* parked: paused queue/job */
 	uint32_t		 attempts;
 	int64_t			 next_attempt;
 	struct sched_qmsg	*qm;		/* NULL if bounced at add */
@@ -149,6 +150,8 @@ struct sched_result {
 	const char	*mta;		/* "mx.example.com (192.0.2.1)" or NULL */
 	const char	*category;	/* bounceCat override or NULL */
 	int		 dns_error;	/* queue-level: retry-after-dns-error */
+	int		 requeue;	/* skip-mx: a non-2xx result is no
+					 * attempt: back to ready, no event */
 };
 
 struct sched_event {
@@ -289,6 +292,12 @@ void sched_conn_failed(struct sched_conn *c, const struct sched_result *res,
  * ready recipient of the queue. Closes c. */
 void sched_conn_bounce_queue(struct sched_conn *c,
     const struct sched_result *res, int64_t now);
+/* Bounce the ready recipients of c's queue whose message was queued at or
+ * before `queued_before` (unix s), e.g. bounce-upon-no-mx with an interval;
+ * the others stay ready and c stays open. No batch may be outstanding.
+ * Returns how many were bounced. */
+size_t sched_conn_bounce_older(struct sched_conn *c,
+    const struct sched_result *res, int64_t queued_before, int64_t now);
 /* The connection ended normally. No batch may be outstanding. */
 void sched_conn_closed(struct sched_conn *c, int64_t now);
 
@@ -299,6 +308,8 @@ const char *sched_queue_vmta(const struct sched_queue *q);
 const struct sched_queue_params *sched_queue_params(
     const struct sched_queue *q);
 void sched_queue_set_pause(struct sched_queue *q, int paused);
+/* Ready recipients (not deferred, held or in flight). */
+uint64_t sched_queue_nready(const struct sched_queue *q);
 /* Shaping state of the queue and of its vmta (for the glue: replies,
  * source-IP choice). NULL if the queue has no `dom`. */
 struct shape_queue *sched_queue_shape(struct sched_queue *q);
@@ -361,15 +372,16 @@ int sched_interval_parse(const char *s, int64_t *out);
 const char *sched_outcome_name(enum sched_outcome k);
 
 /* ==== operator control (sched_ctl.c) ===================================
- * Owned by the control helper; appended here, the rest of this header is
- * the core's. pause/resume of queues ("DOMAIN[/VMTA]", fnmatch wildcards,
- * DOMAIN alone = DOMAIN/ *) and jobs, schedule (retry now), list, delete.
- * Paused queues and jobs hold their recipients in the heap at
- * SCHED_CTL_HOLD_WHEN (see sched_ctl.c). sched_ctl_new wraps the core's
- * wakeup, conn_open and outcome hooks; sched_ctl_free restores them (call
- * it before sched_free). `arm(arm_arg)` asks the owner to call
- * sched_ctl_sweep() soon (from the loop, not re-entrantly). */
-#define SCHED_CTL_HOLD_WHEN	(INT64_C(1) << 60)	/* heap time: never */
+ * pause/resume of queues ("DOMAIN[/VMTA]", fnmatch wildcards, DOMAIN alone
+ * = DOMAIN/ *) and jobs, schedule (retry now), list, delete, set mode.
+ * Holding is the core's: a recipient of a paused queue or job is *held*
+ * (r->held, state DEFERRED, parked in the timer heap at its expiry time,
+ * r->next_attempt keeps its real retry time); every path by which a
+ * recipient becomes ready or deferred (placing, retry timers, release,
+ * reroute) and the transaction hand-out check the hold, so a paused queue
+ * or job never hands out a recipient. A held recipient still expires at
+ * bounce-after (PowerMTA expires paused mail too). One ctl per sched;
+ * sched_ctl_free before sched_free. */
 
 struct sched_ctl;
 
@@ -387,10 +399,8 @@ struct sched_ctl_item {
 	int64_t		 time_queued;
 };
 
-struct sched_ctl *sched_ctl_new(struct sched *s, void (*arm)(void *),
-    void *arm_arg);
+struct sched_ctl *sched_ctl_new(struct sched *s);
 void sched_ctl_free(struct sched_ctl *c);
-void sched_ctl_sweep(struct sched_ctl *c);
 /* Split a spec into lower-cased domain and vmta patterns; -1 if invalid. */
 int sched_ctl_spec_split(const char *spec, char *dom, size_t dlen,
     char *vmta, size_t vlen);
@@ -423,7 +433,8 @@ size_t sched_ctl_list(struct sched_ctl *c, const struct sched_ctl_sel *sel,
     size_t max, void (*cb)(const struct sched_ctl_item *, void *), void *arg);
 /* Final-bounce every selected queued (not in-flight) recipient with res;
  * the events go to emit(arg) instead of the outcome hook when emit is not
- * NULL. Returns the number deleted; *inflight = selected but in flight. */
+ * NULL (sluiced: outcome_deleted). Returns the number deleted; *inflight =
+ * selected but in flight. */
 size_t sched_ctl_delete(struct sched_ctl *c, const struct sched_ctl_sel *sel,
     const struct sched_result *res, int64_t now,
     void (*emit)(void *, const struct sched_event *, size_t), void *arg,

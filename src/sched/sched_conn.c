@@ -131,7 +131,7 @@ conn_may_continue(struct sched_conn *c)
 {
 	const struct sched_queue_params *p = &c->queue->p;
 
-	if (c->queue->s->stopping)
+	if (c->queue->s->stopping || c->queue->paused)
 		return 0;
 	if (c->started && !conn_keeps_slot(c->queue))
 		return 0;
@@ -144,19 +144,33 @@ conn_may_continue(struct sched_conn *c)
 	return 1;
 }
 
+/* A paused job's message at the head of the queue: hold its recipients
+ * (normally done when the job was paused; this is the last line). */
+static void
+qmsg_hold(struct sched_qmsg *qm)
+{
+	while (qm->head)
+		(void)sched_rcpt_hold(qm->q->s, qm->head);
+}
+
 /* Take up to max-rcpt-per-message ready recipients of the queue's first
- * message; expired ones are bounced on the way. NULL if nothing is left. */
+ * message; expired ones are bounced on the way, held ones (paused job)
+ * parked. NULL if nothing is left or the queue is paused. */
 static struct sched_batch *
 batch_take(struct sched_queue *q, size_t max, int64_t now)
 {
 	struct sched_qmsg *qm;
 
-	while ((qm = q->rhead) != NULL) {
+	while (!q->paused && (qm = q->rhead) != NULL) {
 		struct sched_msg *m = qm->msg;
 		struct sched_batch *b;
 
 		if (now >= sched_expiry(&q->p, m->time_queued)) {
 			sched_expire_ready(q, now);
+			continue;
+		}
+		if (q->s->ctl && sched_ctl_msg_held(q->s->ctl, m)) {
+			qmsg_hold(qm);
 			continue;
 		}
 		b = xcalloc(1, sizeof(*b));
@@ -306,6 +320,7 @@ sched_conn_batch_done(struct sched_conn *c, const struct sched_result *res,
 	struct sched *s = c->queue->s;
 	struct sched_event *ev;
 	struct sched_msg *m;
+	size_t ne = 0;
 	int delivered = 0;
 
 	if (b == NULL)
@@ -315,12 +330,17 @@ sched_conn_batch_done(struct sched_conn *c, const struct sched_result *res,
 	m = b->msg;
 	ev = xcalloc(b->n, sizeof(*ev));
 	for (size_t i = 0; i < b->n; i++) {
-		rcpt_result(c, b->rcpts[i], &res[i], &ev[i], now);
-		delivered |= ev[i].kind == SCHED_DELIVERED;
+		if (res[i].requeue && sched_outcome_for_code(res[i].code) !=
+		    SCHED_DELIVERED) {
+			sched_ready_push(b->rcpts[i]);	/* next MX */
+			continue;
+		}
+		rcpt_result(c, b->rcpts[i], &res[i], &ev[ne], now);
+		delivered |= ev[ne++].kind == SCHED_DELIVERED;
 	}
 	if (delivered)
 		s->st.out_msg++;
-	sched_emit(s, ev, b->n);	/* holds its own ref on m */
+	sched_emit(s, ev, ne);		/* holds its own ref on m */
 	free(ev);
 	free(b->rcpts);
 	free(b);
@@ -367,19 +387,22 @@ sched_conn_failed(struct sched_conn *c, const struct sched_result *res,
 	conn_release(c);
 }
 
-void
-sched_conn_bounce_queue(struct sched_conn *c, const struct sched_result *res,
-    int64_t now)
+/* Bounce (final, res) every ready recipient of q whose message was queued
+ * at or before `queued_before`. Returns how many. */
+static size_t
+queue_bounce_ready(struct sched_queue *q, struct sched_conn *c,
+    const struct sched_result *res, int64_t queued_before, int64_t now)
 {
-	struct sched_queue *q = c->queue;
-	struct sched_qmsg *qm;
+	struct sched_qmsg *qm, *qnext;
+	size_t total = 0;
 
-	sched_conn_batch_fail(c, res, now);
-	sched_queue_set_error(q, res->diag);
-	while ((qm = q->rhead) != NULL) {
+	for (qm = q->rhead; qm; qm = qnext) {
 		struct sched_msg *m = qm->msg;
 
-		m->refs++;
+		qnext = qm->qnext;
+		if (m->time_queued > queued_before)
+			continue;
+		m->refs++;	/* keep qm alive across the hooks */
 		while (qm->head) {
 			struct sched_event ev[64];
 			size_t n = 0;
@@ -394,11 +417,40 @@ sched_conn_bounce_queue(struct sched_conn *c, const struct sched_result *res,
 				    SCHED_BOUNCED), .now = now };
 			}
 			sched_emit(q->s, ev, n);
+			total += n;
 		}
 		m->refs--;
 		sched_msg_maybe_free(q->s, m);
 	}
+	return total;
+}
+
+void
+sched_conn_bounce_queue(struct sched_conn *c, const struct sched_result *res,
+    int64_t now)
+{
+	struct sched_queue *q = c->queue;
+
+	sched_conn_batch_fail(c, res, now);
+	sched_queue_set_error(q, res->diag);
+	(void)queue_bounce_ready(q, c, res, INT64_MAX, now);
 	conn_release(c);
+}
+
+size_t
+sched_conn_bounce_older(struct sched_conn *c, const struct sched_result *res,
+    int64_t queued_before, int64_t now)
+{
+	struct sched_queue *q = c->queue;
+	size_t n;
+
+	if (c->batch)
+		fatalx("%s: batch outstanding", __func__);
+	sched_clock(q->s, now);
+	n = queue_bounce_ready(q, c, res, queued_before, now);
+	if (n > 0)
+		sched_queue_set_error(q, res->diag);
+	return n;
 }
 
 /* Retry delay for the queue: the shaping schedule (backoff-retry-after,

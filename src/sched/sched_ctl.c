@@ -15,25 +15,16 @@
  * before any connection opens); resume drops the rules it covers, and a
  * queue resumed by name stays resumed.
  *
- * Holding: the ready and deferred recipients of a paused queue or a paused
- * job are "held": parked in the timer heap at SCHED_CTL_HOLD_WHEN (far
- * future; r->next_attempt keeps the real retry time, 0 for recipients that
- * were ready), so every live recipient is still in exactly one of the
- * core's places, and connections already open for a paused queue find
- * nothing more to take (they finish their current transaction and quit).
- * Recipients that turn up later (new messages, deferrals) are held by
- * sweeps run from wrapped core hooks: the owner's wakeup (through `arm`,
- * which asks the owner to call sched_ctl_sweep soon), conn_open and
- * outcome. A held recipient does not expire while held. Resume releases
- * held recipients unless their other hold reason (job/queue) remains.
- * Known gap: the core has no hook between a recipient becoming ready and
- * sched_conn_next(), so a recipient that arrives while its queue already
- * has a pump pending, and is taken by a still-starting connection before
- * the owner runs the armed sweep, can go out. A `held` check in the
- * core's batch_take()/rcpt_place() would close it (reported upstream).
+ * Holding is done by the core (sched_hold.c): this file decides what is
+ * paused (queues, wildcard rules for queues created later, jobs) and asks
+ * the core to hold or release what is already queued; the core holds
+ * whatever arrives or is deferred later (sched_ctl_msg_held,
+ * sched_ctl_rule_paused) and checks the hold in its transaction hand-out,
+ * so no recipient of a paused queue or job is ever handed out. Resume
+ * releases held recipients unless their other hold reason (job/queue)
+ * remains.
  *
- * Invariants: the wrapped hooks forward to the owner's originals with the
- * owner's arg; sched_ctl_free restores them. One ctl per sched.
+ * Invariants: one ctl per sched (s->ctl); sched_ctl_free detaches it.
  */
 #include <sys/types.h>
 
@@ -43,29 +34,17 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "sched/sched_int.h"
 
 struct sched_ctl {
 	struct sched		*s;
-	struct sched_hooks	 orig;
-	void			(*arm)(void *);
-	void			*arm_arg;
 	char			**jobs;		/* paused job ids */
 	size_t			 njobs;
 	char			**rules;	/* wildcard pause specs */
 	size_t			 nrules;
-	size_t			 npaused;	/* paused queues */
-	char			**pending;	/* new queues a rule pauses */
-	size_t			 npending;
-	uint64_t		 seen_id;	/* msgs <= seen were swept */
-	void			(*emit)(void *, const struct sched_event *,
-				    size_t);
-	void			*emit_arg;
-	struct sched_ctl	*next;		/* registry */
 };
-
-static struct sched_ctl *ctl_registry;
 
 /* --- specs --- */
 
@@ -176,156 +155,18 @@ set_free(char **v, size_t n)
 	free(v);
 }
 
-/* --- holding recipients of paused jobs --- */
+/* --- what is held (asked by the core) --- */
 
-static int
-rcpt_held(const struct sched_rcpt *r)
-{
-	return r->state == SCHED_RCPT_DEFERRED &&
-	    r->timer.idx != SIZE_MAX && r->timer.when == SCHED_CTL_HOLD_WHEN;
-}
-
-static int
-job_paused(const struct sched_ctl *c, const struct sched_msg *m)
+int
+sched_ctl_msg_held(const struct sched_ctl *c, const struct sched_msg *m)
 {
 	return c->njobs && m->job_id &&
 	    set_find(c->jobs, c->njobs, m->job_id) >= 0;
 }
 
-static int
-must_hold(const struct sched_ctl *c, const struct sched_rcpt *r)
-{
-	return r->qm && (r->qm->q->paused || job_paused(c, r->msg));
-}
-
-static int
-holding(const struct sched_ctl *c)
-{
-	return c->njobs > 0 || c->npaused > 0;
-}
-
-static void
-count_paused(struct sched_ctl *c)
-{
-	c->npaused = 0;
-	for (size_t i = 0; i < c->s->nqueues; i++)
-		c->npaused += c->s->queues[i]->paused != 0;
-}
-
-/* Hold r if it is ready or waiting for a retry. Returns 1 if held now. */
-static int
-rcpt_hold(struct sched_ctl *c, struct sched_rcpt *r)
-{
-	if (r->qm == NULL || rcpt_held(r))
-		return 0;
-	if (r->state == SCHED_RCPT_READY) {
-		sched_ready_unlink(r);
-		r->next_attempt = 0;
-	} else if (r->state == SCHED_RCPT_DEFERRED) {
-		sched_heap_remove(&c->s->heap, &r->timer);
-	} else {
-		return 0;
-	}
-	r->state = SCHED_RCPT_DEFERRED;
-	sched_heap_push(&c->s->heap, &r->timer, SCHED_CTL_HOLD_WHEN);
-	return 1;
-}
-
-static size_t
-msg_hold(struct sched_ctl *c, struct sched_msg *m)
-{
-	size_t n = 0;
-
-	for (uint32_t i = 0; i < m->nrcpt; i++)
-		if (must_hold(c, &m->rcpts[i]))
-			n += (size_t)rcpt_hold(c, &m->rcpts[i]);
-	return n;
-}
-
-static void
-rcpt_release(struct sched_ctl *c, struct sched_rcpt *r, int64_t now)
-{
-	sched_heap_remove(&c->s->heap, &r->timer);
-	if (r->next_attempt > now)
-		sched_defer_rcpt(c->s, r, r->next_attempt);
-	else
-		sched_ready_push(r);
-}
-
-/* A message whose recipients are still being placed by sched_msg_add. */
-static int
-msg_incomplete(const struct sched_msg *m)
-{
-	for (uint32_t i = 0; i < m->nrcpt; i++)
-		if (m->rcpts[i].state == SCHED_RCPT_READY &&
-		    m->rcpts[i].qm == NULL)
-			return 1;
-	return 0;
-}
-
-static void
-apply_pending(struct sched_ctl *c)
-{
-	while (c->npending > 0) {
-		struct sched_queue *q = sched_queue_find(c->s,
-		    c->pending[c->npending - 1]);
-		if (q && !q->paused) {
-			q->paused = 1;
-			c->npaused++;
-			c->seen_id = 0;		/* hold what it has */
-		}
-		set_del_at(c->pending, &c->npending, c->npending - 1);
-	}
-}
-
-void
-sched_ctl_sweep(struct sched_ctl *c)
-{
-	uint64_t top;
-	int incomplete = 0;
-
-	apply_pending(c);
-	top = c->seen_id;
-	if (!holding(c))
-		return;
-	for (struct sched_msg *m = c->s->msgs; m && m->id > c->seen_id;
-	    m = m->snext) {
-		if (msg_incomplete(m)) {
-			incomplete = 1;
-			continue;
-		}
-		if (m->id > top)
-			top = m->id;
-		(void)msg_hold(c, m);
-	}
-	if (!incomplete)
-		c->seen_id = top;
-}
-
-/* --- wrapped hooks --- */
-
-static struct sched_ctl *
-ctl_of(void *arg)
-{
-	for (struct sched_ctl *c = ctl_registry; c; c = c->next)
-		if (c->s->arg == arg)
-			return c;
-	return NULL;
-}
-
-static void
-w_wakeup(void *arg)
-{
-	struct sched_ctl *c = ctl_of(arg);
-
-	if (c && holding(c) && c->arm)
-		c->arm(c->arm_arg);
-	if (c && c->orig.wakeup)
-		c->orig.wakeup(arg);
-}
-
-static int
-rule_paused(const struct sched_ctl *c, const char *domain, const char *vmta)
+int
+sched_ctl_rule_paused(const struct sched_ctl *c, const char *domain,
+    const char *vmta)
 {
 	for (size_t i = 0; i < c->nrules; i++)
 		if (sched_ctl_spec_match(c->rules[i], domain, vmta) == 1)
@@ -333,96 +174,26 @@ rule_paused(const struct sched_ctl *c, const char *domain, const char *vmta)
 	return 0;
 }
 
-/* Queue creation (not a reload: the queue does not exist yet). */
-static void
-w_queue_params(void *arg, const char *domain, const char *vmta,
-    struct sched_queue_params *out)
-{
-	struct sched_ctl *c = ctl_of(arg);
-	char name[SCHED_NAME_MAX + 1];
-
-	if (c && c->orig.queue_params)
-		c->orig.queue_params(arg, domain, vmta, out);
-	if (c == NULL || c->nrules == 0 || !rule_paused(c, domain, vmta) ||
-	    sched_queue_name_format(name, sizeof(name), domain, vmta) == -1 ||
-	    sched_queue_find(c->s, name) != NULL)
-		return;
-	set_add(&c->pending, &c->npending, name);
-}
-
-static void
-w_conn_open(void *arg, struct sched_conn *conn)
-{
-	struct sched_ctl *c = ctl_of(arg);
-	struct sched_queue *q = conn->queue;
-
-	if (c == NULL)
-		return;
-	sched_ctl_sweep(c);
-	/* conn is counted in nstarting: drop it if the queue no longer
-	 * wants it (paused, or its ready work was held). */
-	if (q->paused || q->nready_qm < (size_t)q->nstarting) {
-		sched_conn_closed(conn, 0);
-		return;
-	}
-	c->orig.conn_open(arg, conn);
-}
-
-static void
-w_outcome(void *arg, const struct sched_event *ev, size_t n)
-{
-	struct sched_ctl *c = ctl_of(arg);
-
-	if (c == NULL)
-		return;
-	if (c->emit)
-		c->emit(c->emit_arg, ev, n);
-	else
-		c->orig.outcome(arg, ev, n);
-	if (!holding(c))
-		return;
-	for (size_t i = 0; i < n; i++)
-		if (ev[i].kind == SCHED_DEFERRED && must_hold(c, ev[i].rcpt))
-			(void)rcpt_hold(c, ev[i].rcpt);
-	sched_ctl_sweep(c);
-}
-
 struct sched_ctl *
-sched_ctl_new(struct sched *s, void (*arm)(void *), void *arm_arg)
+sched_ctl_new(struct sched *s)
 {
 	struct sched_ctl *c = xcalloc(1, sizeof(*c));
 
+	if (s->ctl != NULL)
+		fatalx("%s: one sched_ctl per scheduler", __func__);
 	c->s = s;
-	c->orig = s->h;
-	c->arm = arm;
-	c->arm_arg = arm_arg;
-	s->h.wakeup = w_wakeup;
-	s->h.conn_open = w_conn_open;
-	s->h.outcome = w_outcome;
-	s->h.queue_params = w_queue_params;
-	c->next = ctl_registry;
-	ctl_registry = c;
+	s->ctl = c;
 	return c;
 }
 
 void
 sched_ctl_free(struct sched_ctl *c)
 {
-	struct sched_ctl **pp;
-
 	if (c == NULL)
 		return;
-	for (pp = &ctl_registry; *pp; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	c->s->h.wakeup = c->orig.wakeup;
-	c->s->h.conn_open = c->orig.conn_open;
-	c->s->h.outcome = c->orig.outcome;
-	c->s->h.queue_params = c->orig.queue_params;
+	if (c->s->ctl == c)
+		c->s->ctl = NULL;
 	set_free(c->jobs, c->njobs);
-	set_free(c->pending, c->npending);
 	set_free(c->rules, c->nrules);
 	free(c);
 }
@@ -435,26 +206,27 @@ static long
 apply_holds(struct sched_ctl *c, int pause, const char *spec,
     const char *job, int64_t now)
 {
+	struct sched_msg *m = c->s->msgs;
 	long n = 0;
 
-	for (struct sched_msg *m = c->s->msgs; m; m = m->snext) {
-		if ((job && (m->job_id == NULL || strcmp(m->job_id, job))) ||
-		    msg_incomplete(m))
+	while (m && m->snext)		/* oldest first: resume keeps FIFO */
+		m = m->snext;
+	for (; m; m = m->sprev) {
+		if (job && (m->job_id == NULL || strcmp(m->job_id, job)))
 			continue;
 		for (uint32_t i = 0; i < m->nrcpt; i++) {
 			struct sched_rcpt *r = &m->rcpts[i];
 			if (r->qm == NULL || !queue_matches(r->qm->q, spec))
 				continue;
-			if (pause && must_hold(c, r))
-				n += rcpt_hold(c, r);
-			else if (!pause && rcpt_held(r) && !must_hold(c, r)) {
-				rcpt_release(c, r, now);
+			if (pause && sched_rcpt_must_hold(r))
+				n += sched_rcpt_hold(c->s, r);
+			else if (!pause && r->held &&
+			    !sched_rcpt_must_hold(r)) {
+				sched_rcpt_unhold(c->s, r, now);
 				n++;
 			}
 		}
 	}
-	c->seen_id = 0;
-	sched_ctl_sweep(c);
 	return n;
 }
 
@@ -481,7 +253,6 @@ sched_ctl_pause_queues(struct sched_ctl *c, const char *spec, int pause,
 			set_del_at(c->rules, &c->nrules, i);
 		else
 			i++;
-	count_paused(c);
 	if (n > 0)
 		*nrcpt = apply_holds(c, pause, spec, NULL, now);
 	return n;
@@ -534,7 +305,7 @@ sched_ctl_schedule(struct sched_ctl *c, const char *spec, int64_t now,
 	for (struct sched_msg *m = s->msgs; m && nq; m = m->snext) {
 		for (uint32_t i = 0; i < m->nrcpt; i++) {
 			struct sched_rcpt *r = &m->rcpts[i];
-			if (r->state != SCHED_RCPT_DEFERRED || rcpt_held(r) ||
+			if (r->state != SCHED_RCPT_DEFERRED || r->held ||
 			    r->qm == NULL || !queue_matches(r->qm->q, spec))
 				continue;
 			sched_heap_remove(&s->heap, &r->timer);
@@ -589,7 +360,7 @@ rcpt_selected(const struct sched_rcpt *r, const struct sched_ctl_sel *sel)
 static const char *
 rcpt_state_name(const struct sched_rcpt *r)
 {
-	if (rcpt_held(r))
+	if (r->held)
 		return "held";
 	switch (r->state) {
 	case SCHED_RCPT_READY:
@@ -653,6 +424,7 @@ rcpt_take(struct sched_ctl *c, struct sched_rcpt *r)
 	}
 	if (r->state == SCHED_RCPT_DEFERRED) {
 		sched_heap_remove(&c->s->heap, &r->timer);
+		r->held = 0;
 		return 1;
 	}
 	return 0;
@@ -698,8 +470,8 @@ sched_ctl_delete(struct sched_ctl *c, const struct sched_ctl_sel *sel,
 	size_t n = 0;
 
 	*inflight = 0;
-	c->emit = emit;
-	c->emit_arg = arg;
+	s->emit_fn = emit;
+	s->emit_arg = arg;
 	for (m = s->msgs; m; m = next) {
 		m->refs++;
 		n += msg_delete(c, m, sel, res, now, inflight);
@@ -707,7 +479,7 @@ sched_ctl_delete(struct sched_ctl *c, const struct sched_ctl_sel *sel,
 		m->refs--;
 		sched_msg_maybe_free(s, m);
 	}
-	c->emit = NULL;
-	c->emit_arg = NULL;
+	s->emit_fn = NULL;
+	s->emit_arg = NULL;
 	return n;
 }

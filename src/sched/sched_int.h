@@ -88,6 +88,11 @@ struct sched {
 	uint64_t		 rng;		/* retry jitter */
 	int			 stopping;
 	int			 in_pump;
+	struct sched_ctl	*ctl;		/* operator control or NULL */
+	/* outcome override (operator delete): events go here instead */
+	void			(*emit_fn)(void *, const struct sched_event *,
+				    size_t);
+	void			*emit_arg;
 };
 
 /* sched_queue.c */
@@ -116,6 +121,23 @@ void sched_clock_us(struct sched *s, int64_t now_us);
 
 /* sched_conn.c */
 void sched_conns_free(struct sched_queue *q);
+
+/* sched_hold.c: recipients of paused queues/jobs (see sched.h) */
+int sched_rcpt_must_hold(const struct sched_rcpt *r);
+/* Park r (in no place now) held at its expiry time. */
+void sched_rcpt_park(struct sched *s, struct sched_rcpt *r);
+/* Hold a ready or deferred (not held) recipient: 1 if held now. */
+int sched_rcpt_hold(struct sched *s, struct sched_rcpt *r);
+/* Release a held recipient: ready, or deferred until next_attempt. */
+void sched_rcpt_unhold(struct sched *s, struct sched_rcpt *r, int64_t now);
+/* A held recipient's timer fired (its expiry, as of when it was held). */
+void sched_rcpt_held_fire(struct sched *s, struct sched_rcpt *r,
+    int64_t now);
+
+/* sched_ctl.c, for the core */
+int sched_ctl_msg_held(const struct sched_ctl *c, const struct sched_msg *m);
+int sched_ctl_rule_paused(const struct sched_ctl *c, const char *domain,
+    const char *vmta);
 
 #define SCHED_CONTAINER(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))

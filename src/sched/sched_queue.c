@@ -119,6 +119,9 @@ queue_new(struct sched *s, const char *name, const char *vmta)
 	q->pace.kind = SCHED_TIMER_PACE;
 	shape_fair_ent_init(&q->fe, 50, q);
 	sched_queue_params_load(q);
+	/* a wildcard pause rule covers queues created later */
+	if (s->ctl && sched_ctl_rule_paused(s->ctl, q->domain, q->vmta))
+		q->paused = 1;
 	return q;
 }
 
@@ -240,6 +243,10 @@ sched_ready_push(struct sched_rcpt *r)
 {
 	struct sched_qmsg *qm = r->qm;
 
+	if (sched_rcpt_must_hold(r)) {
+		sched_rcpt_park(qm->q->s, r);
+		return;
+	}
 	r->state = SCHED_RCPT_READY;
 	r->next = NULL;
 	r->prev = qm->tail;
@@ -407,6 +414,12 @@ const struct sched_queue_params *
 sched_queue_params(const struct sched_queue *q)
 {
 	return &q->p;
+}
+
+uint64_t
+sched_queue_nready(const struct sched_queue *q)
+{
+	return q->nready;
 }
 
 struct sched_queue *

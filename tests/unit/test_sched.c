@@ -511,6 +511,77 @@ test_pause_and_stop(void **state)
 	sched_free(s);
 }
 
+/* bounce-upon-no-mx with an interval: only recipients queued at or
+ * before the cut-off bounce; the connection stays usable for the rest. */
+static void
+test_bounce_older(void **state)
+{
+	struct fake f;
+	struct sched *s = setup(&f, 0);
+	const char *r1[] = { "old@x.test", NULL }, *r2[] = { "new@x.test",
+	    NULL };
+	struct sched_result res = { .code = 550, .status = "5.1.2",
+	    .diag = "no MX", .category = "bad-domain" };
+	const struct sched_batch *b;
+	struct sched_result ok = { .code = 250 };
+
+	(void)state;
+	f.p.max_smtp_out = 1;
+	add_msg(s, 1, 1000, 1100, r1);
+	add_msg(s, 2, 1090, 1100, r2);
+	sched_pump(s, 1100);
+	assert_int_equal(f.nconns, 1);
+	assert_int_equal(sched_conn_bounce_older(f.conns[0], &res, 1100 - 60,
+	    1100), 1);
+	assert_int_equal(f.nev, 1);
+	assert_int_equal(f.ev[0].kind, SCHED_BOUNCED);
+	assert_int_equal(f.ev[0].id, 1);
+	assert_string_equal(f.ev[0].status, "5.1.2");
+	b = sched_conn_next(f.conns[0], 1100);
+	assert_non_null(b);
+	assert_int_equal(b->msg->id, 2);
+	sched_conn_batch_done(f.conns[0], &ok, 1100);
+	assert_null(sched_conn_next(f.conns[0], 1100));
+	sched_conn_closed(f.conns[0], 1100);
+	sched_free(s);
+}
+
+/* skip-mx: a non-2xx result with requeue is no attempt: the recipient is
+ * ready again at once (no event), a 2xx one is delivered as usual. */
+static void
+test_requeue_skip_mx(void **state)
+{
+	struct fake f;
+	struct sched *s = setup(&f, 0);
+	const char *r[] = { "a@x.test", "b@x.test", NULL };
+	struct sched_result res[2] = {
+		{ .code = 451, .diag = "smtp;451 try next MX", .requeue = 1 },
+		{ .code = 250, .requeue = 1 },
+	};
+	const struct sched_batch *b;
+
+	(void)state;
+	f.p.max_smtp_out = 1;
+	add_msg(s, 1, 1000, 1000, r);
+	sched_pump(s, 1000);
+	b = sched_conn_next(f.conns[0], 1000);
+	assert_non_null(b);
+	assert_int_equal(b->n, 2);
+	sched_conn_batch_done(f.conns[0], res, 1000);
+	assert_int_equal(f.nev, 1);
+	assert_int_equal(f.ev[0].kind, SCHED_DELIVERED);
+	assert_int_equal(f.ev[0].idx, 1);
+	b = sched_conn_next(f.conns[0], 1000);	/* the next MX */
+	assert_non_null(b);
+	assert_int_equal(b->n, 1);
+	assert_int_equal(b->rcpts[0]->idx, 0);
+	assert_int_equal(b->rcpts[0]->attempts, 0);
+	sched_conn_batch_done(f.conns[0], &res[1], 1000);
+	assert_int_equal(f.nev, 2);
+	sched_conn_closed(f.conns[0], 1000);
+	sched_free(s);
+}
+
 int
 main(void)
 {
@@ -525,6 +596,8 @@ main(void)
 		cmocka_unit_test(test_expired_ready_on_failure),
 		cmocka_unit_test(test_recovery_and_names),
 		cmocka_unit_test(test_pause_and_stop),
+		cmocka_unit_test(test_bounce_older),
+		cmocka_unit_test(test_requeue_skip_mx),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

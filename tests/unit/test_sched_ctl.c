@@ -21,6 +21,7 @@ struct fake {
 	struct sched_conn	*conns[16];
 	int			 nconns;
 	int			 nbounced;
+	int			 nexpired;
 	char			 status[16];
 	char			 diag[64];
 };
@@ -40,6 +41,8 @@ fake_outcome(void *arg, const struct sched_event *ev, size_t n)
 	struct fake *f = arg;
 
 	for (size_t i = 0; i < n; i++) {
+		if (ev[i].kind == SCHED_EXPIRED)
+			f->nexpired++;
 		if (ev[i].kind != SCHED_BOUNCED)
 			continue;
 		f->nbounced++;
@@ -132,7 +135,7 @@ test_pause_job(void **state)
 {
 	struct fake f = { 0 };
 	struct sched *s = sched_new(NULL, &fake_hooks, &f);
-	struct sched_ctl *c = sched_ctl_new(s, NULL, NULL);
+	struct sched_ctl *c = sched_ctl_new(s);
 	uint64_t ids[8];
 
 	(void)state;
@@ -141,7 +144,6 @@ test_pause_job(void **state)
 	assert_int_equal(sched_ctl_pause_job(c, "j1", 1, NOW), 1);
 	/* a message of the paused job arriving later is held too */
 	add_msg(s, 3, "j1", "c@x.test", 0);
-	sched_ctl_sweep(c);
 	assert_int_equal(drain(s, &f, ids, 8), 1);
 	assert_int_equal(ids[0], 2);
 	assert_int_equal(sched_ctl_pause_job(c, "nope", 0, NOW), -1);
@@ -156,7 +158,7 @@ test_pause_queue(void **state)
 {
 	struct fake f = { 0 };
 	struct sched *s = sched_new(NULL, &fake_hooks, &f);
-	struct sched_ctl *c = sched_ctl_new(s, NULL, NULL);
+	struct sched_ctl *c = sched_ctl_new(s);
 	uint64_t ids[8];
 	long nrcpt;
 
@@ -189,7 +191,7 @@ test_pause_stops_open_conn(void **state)
 {
 	struct fake f = { 0 };
 	struct sched *s = sched_new(NULL, &fake_hooks, &f);
-	struct sched_ctl *c = sched_ctl_new(s, NULL, NULL);
+	struct sched_ctl *c = sched_ctl_new(s);
 	struct sched_result ok = { .code = 250 };
 	const struct sched_batch *b;
 	uint64_t ids[8];
@@ -220,6 +222,126 @@ test_pause_stops_open_conn(void **state)
 	sched_free(s);
 }
 
+/* The race the hooks-only hold had: a recipient arriving while a
+ * connection of its (paused) queue is still starting, in the same loop
+ * turn, before any sweep; and a paused job's message arriving while a
+ * connection of its queue is open. The core's hold check stops both. */
+static void
+test_hold_race_same_turn(void **state)
+{
+	struct fake f = { 0 };
+	struct sched *s = sched_new(NULL, &fake_hooks, &f);
+	struct sched_ctl *c = sched_ctl_new(s);
+	const struct sched_batch *b;
+	struct sched_result ok = { .code = 250 };
+	long nrcpt;
+
+	(void)state;
+	add_msg(s, 1, NULL, "a@x.test", 0);
+	sched_pump(s, NOW);
+	assert_int_equal(f.nconns, 1);		/* starting, no batch yet */
+	assert_int_equal(sched_ctl_pause_queues(c, "x.test/{default}", 1,
+	    NOW, &nrcpt), 1);
+	add_msg(s, 2, NULL, "b@x.test", 0);	/* same turn, no pump */
+	assert_null(sched_conn_next(f.conns[0], NOW));
+	sched_conn_closed(f.conns[0], NOW);
+	f.nconns = 0;
+	sched_pump(s, NOW);
+	assert_int_equal(f.nconns, 0);
+	assert_int_equal(sched_ctl_pause_queues(c, "x.test", 0, NOW, &nrcpt),
+	    1);
+	assert_int_equal(nrcpt, 2);
+
+	/* job paused before its first message; a connection is open */
+	assert_int_equal(sched_ctl_pause_job(c, "j9", 1, NOW), 0);
+	sched_pump(s, NOW);
+	assert_true(f.nconns >= 1);
+	add_msg(s, 3, "j9", "c@x.test", 0);
+	for (int i = 0; i < f.nconns; i++) {
+		while ((b = sched_conn_next(f.conns[i], NOW)) != NULL) {
+			assert_true(b->msg->id == 1 || b->msg->id == 2);
+			sched_conn_batch_fail(f.conns[i], &ok, NOW);
+		}
+		sched_conn_closed(f.conns[i], NOW);
+	}
+	f.nconns = 0;
+	sched_pump(s, NOW);
+	assert_int_equal(f.nconns, 0);		/* only the held one left */
+	assert_int_equal(sched_ctl_pause_job(c, "j9", 0, NOW), 1);
+	sched_pump(s, NOW);
+	assert_int_equal(f.nconns, 1);
+	b = sched_conn_next(f.conns[0], NOW);
+	assert_non_null(b);
+	assert_int_equal(b->msg->id, 3);
+	sched_conn_batch_fail(f.conns[0], &ok, NOW);
+	sched_conn_closed(f.conns[0], NOW);
+	sched_ctl_free(c);
+	sched_free(s);
+}
+
+/* Held recipients (paused queue, paused job, deferred then held) still
+ * expire at bounce-after (4d12h by default), and not before. */
+static void
+test_held_expire(void **state)
+{
+	struct fake f = { 0 };
+	struct sched *s = sched_new(NULL, &fake_hooks, &f);
+	struct sched_ctl *c = sched_ctl_new(s);
+	int64_t exp = NOW + 4 * 86400 + 12 * 3600;
+	struct sched_stats st;
+	long nrcpt;
+
+	(void)state;
+	add_msg(s, 1, NULL, "a@x.test", 0);
+	add_msg(s, 2, NULL, "b@x.test", NOW + 600);	/* deferred */
+	add_msg(s, 3, "j1", "c@y.test", 0);
+	assert_int_equal(sched_ctl_pause_queues(c, "x.test", 1, NOW, &nrcpt),
+	    1);
+	assert_int_equal(nrcpt, 2);
+	assert_int_equal(sched_ctl_pause_job(c, "j1", 1, NOW), 1);
+	sched_pump(s, NOW + 601);
+	sched_pump(s, exp - 1);
+	assert_int_equal(f.nconns, 0);
+	assert_int_equal(f.nexpired, 0);
+	sched_pump(s, exp);
+	assert_int_equal(f.nexpired, 3);
+	assert_int_equal(f.nconns, 0);
+	sched_get_stats(s, &st);
+	assert_int_equal(st.queue_rcpt, 0);
+	assert_int_equal(st.expired_rcpt, 3);
+	sched_ctl_free(c);
+	sched_free(s);
+}
+
+/* Resume releases held recipients oldest message first (FIFO kept). */
+static void
+test_resume_fifo(void **state)
+{
+	struct fake f = { 0 };
+	struct sched *s = sched_new(NULL, &fake_hooks, &f);
+	struct sched_ctl *c = sched_ctl_new(s);
+	uint64_t ids[8];
+	long nrcpt;
+
+	(void)state;
+	assert_int_equal(sched_ctl_pause_queues(c, "x.test/*", 1, NOW,
+	    &nrcpt), 0);		/* a rule: the queue does not exist */
+	add_msg(s, 1, NULL, "a@x.test", 0);
+	add_msg(s, 2, NULL, "b@x.test", 0);
+	add_msg(s, 3, NULL, "c@x.test", 0);
+	assert_int_equal(drain(s, &f, ids, 8), 0);
+	assert_int_equal(sched_ctl_pause_queues(c, "x.test/*", 0, NOW,
+	    &nrcpt), 1);
+	assert_int_equal(nrcpt, 3);
+	/* one connection per message: they take them in queue order */
+	assert_int_equal(drain(s, &f, ids, 8), 3);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 2);
+	assert_int_equal(ids[2], 3);
+	sched_ctl_free(c);
+	sched_free(s);
+}
+
 struct list_rec {
 	int	n;
 	char	state[8][16];
@@ -238,7 +360,7 @@ test_schedule_list_delete(void **state)
 {
 	struct fake f = { 0 };
 	struct sched *s = sched_new(NULL, &fake_hooks, &f);
-	struct sched_ctl *c = sched_ctl_new(s, NULL, NULL);
+	struct sched_ctl *c = sched_ctl_new(s);
 	struct sched_ctl_sel all = { NULL, NULL }, job = { NULL, "j9" };
 	struct sched_result res = { .status = "5.0.0",
 	    .diag = "deleted by administrator", .category = "other" };
@@ -276,6 +398,9 @@ main(void)
 		cmocka_unit_test(test_pause_job),
 		cmocka_unit_test(test_pause_queue),
 		cmocka_unit_test(test_pause_stops_open_conn),
+		cmocka_unit_test(test_hold_race_same_turn),
+		cmocka_unit_test(test_held_expire),
+		cmocka_unit_test(test_resume_fifo),
 		cmocka_unit_test(test_schedule_list_delete),
 	};
 
