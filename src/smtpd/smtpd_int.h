@@ -115,6 +115,7 @@ struct smtpd_session {
 	struct smtpd_data	 dr;
 	struct sbuf		 data;
 	struct sbuf		 out;
+	struct sbuf		 reply;	/* replies not yet sent (no TLS) */
 	struct smtpd_submit	 submit;
 	struct smtpd_hdr_result	 hres;	/* vmta/job of the submitted msg */
 	struct smtpd_msg	 msg;	/* valid until smtpd_submit_done */
@@ -126,6 +127,7 @@ void smtpd_session_start(struct smtpd *srv, int fd, const struct sockaddr *sa,
 void smtpd_session_drop(struct smtpd_session *s);
 void smtpd_session_free(struct smtpd_session *s);
 void smtpd_session_reply(struct smtpd_session *s, const char *line);
+void smtpd_session_flush(struct smtpd_session *s);
 void smtpd_session_replyf(struct smtpd_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void smtpd_session_close(struct smtpd_session *s, const char *line);

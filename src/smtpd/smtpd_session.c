@@ -36,6 +36,50 @@ static void session_read_cb(struct bufferevent *bev, void *arg);
 static void session_write_cb(struct bufferevent *bev, void *arg);
 static void session_event_cb(struct bufferevent *bev, short what, void *arg);
 
+/*
+ * Replies on a plain connection collect in s->reply and are sent with one
+ * send(2) by smtpd_session_flush() (end of an input round, before a close
+ * or STARTTLS, after the greeting): no write event is enabled and
+ * disabled (two epoll_ctl) per reply, and no loop turn is spent waiting
+ * for writability. Only what the socket does not take goes through the
+ * bufferevent, in order behind anything already queued there. TLS
+ * sessions write to the TLS filter's buffer as before.
+ */
+void
+smtpd_session_flush(struct smtpd_session *s)
+{
+	struct evbuffer *out;
+	size_t off = 0;
+	ssize_t n;
+
+	if (s->reply.len == 0)
+		return;
+	if (s->raw == NULL) {	/* connection gone */
+		sbuf_reset(&s->reply);
+		return;
+	}
+	out = bufferevent_get_output(s->raw);
+	if (evbuffer_get_length(out) == 0) {
+		n = send(bufferevent_getfd(s->raw), s->reply.p, s->reply.len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0)
+			off = (size_t)n;
+	}
+	/* EAGAIN, a short write or an error: the bufferevent sends the rest
+	 * or reports the error through session_event_cb. */
+	if (off < s->reply.len)
+		evbuffer_add(out, s->reply.p + off, s->reply.len - off);
+	sbuf_reset(&s->reply);
+}
+
+static struct evbuffer *
+session_tls_out(struct smtpd_session *s)
+{
+	if (s->bev == NULL || s->bev == s->raw)
+		return NULL;
+	return bufferevent_get_output(s->bev);
+}
+
 void
 smtpd_session_reply(struct smtpd_session *s, const char *line)
 {
@@ -43,24 +87,47 @@ smtpd_session_reply(struct smtpd_session *s, const char *line)
 
 	if (s->bev == NULL)
 		return;
-	out = bufferevent_get_output(s->bev);
-	evbuffer_add(out, line, strlen(line));
-	evbuffer_add(out, "\r\n", 2);
+	if ((out = session_tls_out(s)) != NULL) {
+		evbuffer_add(out, line, strlen(line));
+		evbuffer_add(out, "\r\n", 2);
+		return;
+	}
+	sbuf_puts(&s->reply, line);
+	sbuf_put(&s->reply, "\r\n", 2);
 }
 
 void
 smtpd_session_replyf(struct smtpd_session *s, const char *fmt, ...)
 {
 	struct evbuffer *out;
+	char buf[1024], *big;
 	va_list ap;
+	int n;
 
 	if (s->bev == NULL)
 		return;
-	out = bufferevent_get_output(s->bev);
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
+	if ((out = session_tls_out(s)) != NULL) {
+		evbuffer_add_vprintf(out, fmt, ap);
+		evbuffer_add(out, "\r\n", 2);
+		va_end(ap);
+		return;
+	}
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	evbuffer_add(out, "\r\n", 2);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(buf))
+		sbuf_put(&s->reply, buf, (size_t)n);
+	else {
+		big = xmalloc((size_t)n + 1);
+		va_start(ap, fmt);
+		(void)vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		sbuf_put(&s->reply, big, (size_t)n);
+		free(big);
+	}
+	sbuf_put(&s->reply, "\r\n", 2);
 }
 
 /* Read timeout in seconds (0 = none); the write timeout is always set. */
@@ -125,6 +192,7 @@ smtpd_session_free(struct smtpd_session *s)
 	free(s->line);
 	sbuf_fini(&s->data);
 	sbuf_fini(&s->out);
+	sbuf_fini(&s->reply);
 	event_free(s->linger);
 	free(s);
 }
@@ -151,6 +219,7 @@ session_check_flushed(struct smtpd_session *s)
 {
 	struct timeval tv = { 0, 20000 };
 
+	smtpd_session_flush(s);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(s->raw)) == 0) {
 		smtpd_session_drop(s);
@@ -253,6 +322,8 @@ session_step(struct smtpd_session *s)
 	}
 	if (s->state != SMTPD_S_CMD && s->state != SMTPD_S_AUTH)
 		return 0;
+	if (s->reply.len > SMTPD_OBUF_MAX)
+		smtpd_session_flush(s);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) >
 	    SMTPD_OBUF_MAX) {
 		s->paused = 1;	/* resumed by the write callback */
@@ -274,6 +345,7 @@ session_process(struct smtpd_session *s)
 	while (!s->want_free && s->bev != NULL && session_step(s))
 		;
 	s->in_process = 0;
+	smtpd_session_flush(s);
 	if (s->want_free) {
 		s->want_free = 0;
 		smtpd_session_drop(s);
@@ -374,6 +446,7 @@ smtpd_session_starttls(struct smtpd_session *s)
 
 	if ((ssl = SSL_new(s->srv->p.ssl_ctx)) == NULL)
 		return -1;
+	smtpd_session_flush(s);	/* the 220 goes out in the clear */
 	/* Discard anything pipelined after STARTTLS (CVE-2011-0411). */
 	evbuffer_drain(bufferevent_get_input(s->raw),
 	    evbuffer_get_length(bufferevent_get_input(s->raw)));
@@ -464,6 +537,7 @@ smtpd_session_start(struct smtpd *srv, int fd, const struct sockaddr *sa,
 	s->line = xmalloc(srv->p.max_line + 1);
 	sbuf_init(&s->data);
 	sbuf_init(&s->out);
+	sbuf_init(&s->reply);
 	session_names(s, fd, sa);
 	session_policy(s, sa, lst);
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
@@ -481,6 +555,7 @@ smtpd_session_start(struct smtpd *srv, int fd, const struct sockaddr *sa,
 		return;
 	}
 	smtpd_session_replyf(s, "220 %s ESMTP Sluice", srv->hostname);
+	smtpd_session_flush(s);
 }
 
 void
