@@ -51,11 +51,34 @@ smtpc_timer_arm(struct smtpc *c, int seconds)
 	evtimer_add(c->timer, &tv);
 }
 
+/*
+ * Send s. On a plain connection with nothing queued it goes straight to
+ * the socket with send(2): no write event is enabled and disabled (two
+ * epoll_ctl) per command group or message, no loop turn waits for
+ * writability. What the socket does not take (or all of it under TLS, or
+ * while connecting) is queued on the bufferevent, which sends it in order
+ * and reports errors through smtpc_on_event.
+ */
 void
 smtpc_write(struct smtpc *c, const char *s, size_t len)
 {
-	if (c->bev != NULL)
-		bufferevent_write(c->bev, s, len);
+	struct evbuffer *out;
+	ssize_t n;
+
+	if (c->bev == NULL || len == 0)
+		return;
+	out = bufferevent_get_output(c->bev);
+	if (c->ssl == NULL && c->state != SMTPC_S_CONNECTING &&
+	    evbuffer_get_length(out) == 0) {
+		n = send(bufferevent_getfd(c->bev), s, len, MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
+		if (n > 0) {
+			s += n;
+			len -= (size_t)n;
+		}
+	}
+	if (len > 0)
+		evbuffer_add(out, s, len);
 }
 
 /* Send "VERB[ arg]\r\n", enter state st and wait timeout seconds. */

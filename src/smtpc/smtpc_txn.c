@@ -264,23 +264,27 @@ smtpc_txn_abort(struct smtpc *c, const struct smtpc_reply *why)
 	return c->dead ? -1 : 0;
 }
 
+/* Send message data a chunk at a time while the socket takes it (see
+ * smtpc_write); at most about two chunks wait in the output buffer, the
+ * write callback brings us back when it drains. */
 void
 smtpc_txn_on_write(struct smtpc *c)
 {
-	struct evbuffer *out;
 	size_t n;
+	int sent = 0;
 
-	if (c->data_off >= c->data_out.len || c->bev == NULL)
-		return;
-	out = bufferevent_get_output(c->bev);
-	if (evbuffer_get_length(out) >= SMTPC_CHUNK)
-		return;
-	n = c->data_out.len - c->data_off;
-	if (n > SMTPC_CHUNK)
-		n = SMTPC_CHUNK;
-	evbuffer_add(out, c->data_out.p + c->data_off, n);
-	c->data_off += n;
-	smtpc_txn_timer(c);	/* block timer, or DATA term at the end */
+	while (c->data_off < c->data_out.len && c->bev != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) <
+	    SMTPC_CHUNK) {
+		n = c->data_out.len - c->data_off;
+		if (n > SMTPC_CHUNK)
+			n = SMTPC_CHUNK;
+		smtpc_write(c, c->data_out.p + c->data_off, n);
+		c->data_off += n;
+		sent = 1;
+	}
+	if (sent)
+		smtpc_txn_timer(c);	/* block timer, or DATA term at the end */
 }
 
 /* 354 received: send the message, or a lone "." if nobody takes it. */
