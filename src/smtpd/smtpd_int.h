@@ -1,6 +1,7 @@
 /*
  * smtpd_int.h -- internal structures of the SMTP server, shared by
  * smtpd.c (listeners, server), smtpd_session.c (I/O, lifecycle),
+ * smtpd_io.c (reading plain connections),
  * smtpd_cmd.c (command table), smtpd_auth.c (AUTH) and smtpd_ip.c (per
  * client IP limits).
  *
@@ -89,6 +90,8 @@ struct smtpd_session {
 	struct smtpd_session	*prev, *next;
 	struct bufferevent	*bev;		/* top (TLS filter or raw) */
 	struct bufferevent	*raw;		/* socket */
+	struct event		*rd;		/* plain reads (smtpd_io.c) */
+	int			 rd_on, rd_secs;	/* enabled, timeout */
 	struct event		*linger;
 	struct smtpd_policy	 pol;
 	enum smtpd_state	 state;
@@ -135,6 +138,15 @@ void smtpd_session_reset_tx(struct smtpd_session *s);
 void smtpd_session_set_timeout(struct smtpd_session *s, int secs);
 int smtpd_session_starttls(struct smtpd_session *s);
 void smtpd_session_data_end(struct smtpd_session *s);
+
+/* Run the read / event callback (smtpd_io.c); s may be freed after. */
+void smtpd_session_on_read(struct smtpd_session *s);
+void smtpd_session_on_event(struct smtpd_session *s, short what);
+
+/* smtpd_io.c: plain connections read without the bufferevent */
+int smtpd_io_start(struct smtpd_session *s);
+void smtpd_io_stop(struct smtpd_session *s);
+void smtpd_io_read(struct smtpd_session *s, int on);
 
 /* smtpd_ip.c: per client IP limits */
 int smtpd_ip_conn_open(struct smtpd_session *s);	/* -1: over max_smtp_in */

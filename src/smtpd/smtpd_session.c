@@ -137,8 +137,16 @@ smtpd_session_set_timeout(struct smtpd_session *s, int secs)
 	struct timeval rd = { secs, 0 };
 	struct timeval wr = { s->srv->p.cmd_timeout, 0 };
 
-	if (s->bev)
+	if (s->bev == NULL)
+		return;
+	if (s->rd == NULL) {
 		bufferevent_set_timeouts(s->bev, secs ? &rd : NULL, &wr);
+		return;
+	}
+	bufferevent_set_timeouts(s->raw, NULL, &wr);
+	s->rd_secs = secs;
+	if (s->rd_on)
+		smtpd_io_read(s, 1);	/* re-arms with the new timeout */
 }
 
 void
@@ -165,6 +173,7 @@ session_release(struct smtpd_session *s)
 {
 	if (s->bev == NULL)
 		return;
+	smtpd_io_stop(s);
 	bufferevent_free(s->bev);
 	s->bev = s->raw = NULL;
 	s->srv->nsessions--;
@@ -246,7 +255,7 @@ smtpd_session_close(struct smtpd_session *s, const char *line)
 	if (line)
 		smtpd_session_reply(s, line);
 	s->state = SMTPD_S_CLOSING;
-	bufferevent_disable(s->bev, EV_READ);
+	smtpd_io_read(s, 0);
 	smtpd_session_set_timeout(s, 0);
 	if (!s->in_process)
 		session_check_flushed(s);
@@ -370,7 +379,7 @@ session_read_cb(struct bufferevent *bev, void *arg)
 		/* Not processing now: bound what we buffer. */
 		if (evbuffer_get_length(bufferevent_get_input(bev)) >
 		    SMTPD_IBUF_WAIT)
-			bufferevent_disable(bev, EV_READ);
+			smtpd_io_read(s, 0);
 		return;
 	}
 	session_process(s);
@@ -388,9 +397,21 @@ session_write_cb(struct bufferevent *bev, void *arg)
 	}
 	if (s->paused) {
 		s->paused = 0;
-		bufferevent_enable(s->bev, EV_READ);
+		smtpd_io_read(s, 1);
 		session_process(s);
 	}
+}
+
+void
+smtpd_session_on_read(struct smtpd_session *s)
+{
+	session_read_cb(s->bev, s);
+}
+
+void
+smtpd_session_on_event(struct smtpd_session *s, short what)
+{
+	session_event_cb(s->bev, what, s);
 }
 
 /* RFC 3207 §4.2: forget everything learnt before TLS. */
@@ -430,7 +451,7 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* Half-close after pipelining (e.g. "." QUIT): still answer
 		 * the message and run what is buffered, then close. */
 		s->eof = 1;
-		bufferevent_disable(s->bev, EV_READ);
+		smtpd_io_read(s, 0);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR)
@@ -450,6 +471,7 @@ smtpd_session_starttls(struct smtpd_session *s)
 	/* Discard anything pipelined after STARTTLS (CVE-2011-0411). */
 	evbuffer_drain(bufferevent_get_input(s->raw),
 	    evbuffer_get_length(bufferevent_get_input(s->raw)));
+	smtpd_io_stop(s);	/* the TLS filter reads through s->raw */
 	bufferevent_set_timeouts(s->raw, NULL, NULL);
 	f = bufferevent_openssl_filter_new(s->srv->base, s->raw, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
@@ -458,6 +480,7 @@ smtpd_session_starttls(struct smtpd_session *s)
 		return -1;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
+	bufferevent_enable(s->raw, EV_READ);
 	s->bev = f;
 	s->state = SMTPD_S_TLS;
 	bufferevent_setcb(f, session_read_cb, session_write_cb,
@@ -542,8 +565,12 @@ smtpd_session_start(struct smtpd *srv, int fd, const struct sockaddr *sa,
 	session_policy(s, sa, lst);
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
 	    session_event_cb, s);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	if (smtpd_io_start(s) == 0)
+		bufferevent_enable(s->bev, EV_WRITE);
+	else
+		bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	smtpd_session_set_timeout(s, srv->p.cmd_timeout);
+	smtpd_io_read(s, 1);
 	if (!s->pol.smtp_service) {
 		smtpd_session_close(s, "554 5.7.1 Service unavailable");
 		return;
@@ -578,7 +605,7 @@ smtpd_submit_done(struct smtpd_submit *t, int code, const char *reply)
 	s->state = SMTPD_S_CMD;
 	smtpd_session_set_timeout(s, s->srv->p.cmd_timeout);
 	if (!s->eof)
-		bufferevent_enable(s->bev, EV_READ);
+		smtpd_io_read(s, 1);
 	if (!s->in_process)
 		session_process(s);
 }
