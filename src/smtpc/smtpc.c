@@ -122,6 +122,7 @@ static void
 smtpc_kill(struct smtpc *c)
 {
 	c->dead = 1;
+	smtpc_io_stop(c, 0);
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);	/* also frees the SSL */
 		c->bev = NULL;
@@ -215,6 +216,7 @@ smtpc_tls_start(struct smtpc *c)
 	/* Bytes after "220" before the handshake would be an injection. */
 	evbuffer_drain(bufferevent_get_input(c->bev),
 	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	smtpc_io_stop(c, 1);	/* the TLS filter reads through c->bev */
 	tls = bufferevent_openssl_filter_new(c->base, c->bev, ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (tls == NULL) {
@@ -333,6 +335,18 @@ smtpc_on_read(struct bufferevent *bev, void *arg)
 		smtpc_close_text(c, "protocol error: reply line too long");
 }
 
+void
+smtpc_handle_read(struct smtpc *c)
+{
+	smtpc_on_read(c->bev, c);
+}
+
+void
+smtpc_handle_event(struct smtpc *c, short what)
+{
+	smtpc_on_event(c->bev, what, c);
+}
+
 static void
 smtpc_on_write(struct bufferevent *bev, void *arg)
 {
@@ -374,6 +388,7 @@ smtpc_on_connected(struct smtpc *c)
 		smtpc_addr_str(&ss, c->local_ip, sizeof(c->local_ip));
 	c->state = SMTPC_S_GREETING;
 	smtpc_timer_arm(c, smtpc_timeout(c->p.greeting_timeout, 300));
+	smtpc_io_start(c);
 }
 
 /* "Connection refused" -> "connection refused". */

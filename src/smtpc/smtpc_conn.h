@@ -1,6 +1,6 @@
 /*
  * smtpc_conn.h -- the smtpc object shared by smtpc.c (connection, session
- * set-up, close) and smtpc_txn.c (transactions).
+ * set-up, close), smtpc_txn.c (transactions) and smtpc_io.c (reading).
  *
  * Invariants: c->state says what the next reply answers; after
  * smtpc_close() or smtpc_abort() c->dead is set, no callback runs any more
@@ -52,6 +52,7 @@ struct smtpc {
 	struct event		*timer;
 	struct event		*ev_free;
 	struct event		*ev_defer;	/* deferred close */
+	struct event		*rd;		/* plain reads (smtpc_io.c) */
 	enum smtpc_state	 state;
 	int			 dead, tls_on, used_helo, need_rset;
 	int			 closing;	/* no new transaction */
@@ -82,6 +83,14 @@ void smtpc_timer_arm(struct smtpc *c, int seconds);
  * (txn_done with why in every missing reply), then closed(why). */
 void smtpc_close(struct smtpc *c, const struct smtpc_reply *why);
 void smtpc_close_text(struct smtpc *c, const char *text);
+
+/* Run the read / event handling for c->bev (used by smtpc_io.c). */
+void smtpc_handle_read(struct smtpc *c);
+void smtpc_handle_event(struct smtpc *c, short what);
+
+/* smtpc_io.c: plain connections read without the bufferevent */
+void smtpc_io_start(struct smtpc *c);
+void smtpc_io_stop(struct smtpc *c, int give_back);
 
 /* smtpc_txn.c */
 void smtpc_txn_reply(struct smtpc *c, const struct smtpc_reply *r);
