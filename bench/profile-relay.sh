@@ -46,6 +46,7 @@ cleanup() {
 trap cleanup EXIT
 SINK_PORT=${SINK_PORT:-2525} SL_PORT=${SL_PORT:-2527}
 hz=$(getconf CLK_TCK)
+lo_packets() { awk '$1 == "lo:" { print $3 }' /proc/net/dev; }
 proc_jiffies() { awk '{print $14+$15}' "/proc/$1/stat"; }
 now() { date +%s.%N; }
 
@@ -136,11 +137,13 @@ run_mode() {  # mode
   fi
   : > "$W/perf.out"
   start_probes "$mode"
+  k0=$(lo_packets)
   p0=$(proc_jiffies "$sl_pid"); t0=$(now)
   smtp-source -s "$SESSIONS" -l "$SIZE" -m "$N" -d -f sender@bench.example \
     -t rcpt@dest.example "127.0.0.1:$SL_PORT" >/dev/null
   [ "$mode" = e2e ] && { wait "$sink_pid"; sink_pid=; }
   p1=$(proc_jiffies "$sl_pid"); t1=$(now)
+  k1=$(lo_packets)
   stop_probes
   printf 'RESULT %-7s %6.0f msgs/s  CPU %4.0f us/msg (task-clock %4s)  ctxsw %5s  syscalls %5s /msg\n' \
     "$mode" "$(echo "$N / ($t1 - $t0)" | bc -l)" \
@@ -149,7 +152,7 @@ run_mode() {  # mode
     "$(perf_per_msg context-switches %.2f)" \
     "$(perf_per_msg raw_syscalls:sys_enter %.1f)"
   if [ "$PERF" = 1 ]; then
-    printf '  syscalls/msg:'
+    printf '  lo packets/msg %.1f; syscalls/msg:' "$(echo "($k1 - $k0) / $N" | bc -l)"
     for c in $SYSCALLS; do
       v=$(perf_per_msg "syscalls:sys_enter_$c" %.2f)
       [ "$v" != 0.00 ] && printf ' %s %s' "$c" "$v"
