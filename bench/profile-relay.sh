@@ -94,7 +94,7 @@ stop_sluiced() { kill "$sl_pid"; wait "$sl_pid" || true; sl_pid=; }
 SYSCALLS="epoll_wait epoll_ctl read readv write writev ioctl sendto recvfrom
   futex fdatasync pread64 openat close connect accept4 getsockname"
 start_probes() {
-  local ev="task-clock,context-switches,raw_syscalls:sys_enter"
+  local ev="task-clock,context-switches,page-faults,raw_syscalls:sys_enter"
   for c in $SYSCALLS; do ev="$ev,syscalls:sys_enter_$c"; done
   if [ "$PERF" = 1 ]; then
     perf stat -x, -e "$ev" -p "$sl_pid" -o "$W/perf.out" 2>/dev/null &
@@ -152,7 +152,8 @@ run_mode() {  # mode
     "$(perf_per_msg context-switches %.2f)" \
     "$(perf_per_msg raw_syscalls:sys_enter %.1f)"
   if [ "$PERF" = 1 ]; then
-    printf '  lo packets/msg %.1f; syscalls/msg:' "$(echo "($k1 - $k0) / $N" | bc -l)"
+    printf '  lo packets/msg %.1f; page faults/msg %s; syscalls/msg:' \
+      "$(echo "($k1 - $k0) / $N" | bc -l)" "$(perf_per_msg page-faults %.2f)"
     for c in $SYSCALLS; do
       v=$(perf_per_msg "syscalls:sys_enter_$c" %.2f)
       [ "$v" != 0.00 ] && printf ' %s %s' "$c" "$v"
