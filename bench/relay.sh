@@ -87,6 +87,9 @@ total-max-smtp-in 1000
     smtp-hosts [127.0.0.1]:$1
     max-smtp-out $CONC
     retry-after 1h
+    # keep connections open across momentary empty queues (no reconnect
+    # per burst: connect + greeting + EHLO + QUIT + DNS)
+    connection-idle-timeout 2s
 </domain>
 CF
 }

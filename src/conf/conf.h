@@ -191,6 +191,7 @@ struct conf_domain {
 	int64_t		 connect_timeout;		/* 2m */
 	int64_t		 smtp_greeting_timeout;		/* 5m */
 	int64_t		 data_send_timeout;		/* 3m */
+	int64_t		 connection_idle_timeout;	/* 0 = QUIT when idle */
 	int64_t		 smtp_data_termination_timeout;	/* 10m */
 	const char	*smtp_pattern_list;		/* name or NULL */
 	const struct conf_smtp_pattern_list *smtp_patterns; /* resolved */

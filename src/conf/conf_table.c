@@ -283,6 +283,11 @@ const struct conf_directive conf_directives[] = {
 	    "TCP connect timeout."),
 	TTIME("smtp-greeting-timeout", CS_DOMAIN, "5m", 0,
 	    D(smtp_greeting_timeout), "Wait for the 220 greeting."),
+	{ .name = "connection-idle-timeout", .scopes = CS_DOMAIN,
+	  .type = CT_TIME, .def = "0", .max = 600,
+	  D(connection_idle_timeout), .help = "Keep an outbound connection "
+	  "with nothing to send open that long for more mail (0 = QUIT "
+	  "at once; at most 10m)." },
 	TTIME("data-send-timeout", CS_DOMAIN, "3m", 0, D(data_send_timeout),
 	    "Inactivity timeout while sending DATA."),
 	TTIME("smtp-data-termination-timeout", CS_DOMAIN, "10m", 0,

@@ -20,6 +20,13 @@
  * MX lookup a domain whose primary MXs match an <mx-rollup-list> entry is
  * re-routed to the queue NAME.rollup/vmta (sched_queue_reroute), and later
  * recipients go there directly (queue_domain hook).
+ *
+ * connection-idle-timeout: with nothing to send (and no pacer to wait
+ * for) a connection whose <domain> sets it stays open, idle, if the
+ * scheduler allows (sched_conn_idle); the scheduler's conn_wake hook hands
+ * it new work or makes it quit (slot needed elsewhere, pause, reload,
+ * stop), and the timeout sends QUIT. A reply or close from the peer while
+ * idle just ends the connection: nothing is in flight, nothing recorded.
  * Ownership: a struct dlv_conn lives from the conn_open hook until its
  * scheduler connection is closed; delivery_abort_all() frees the rest at
  * shutdown (their in-flight recipients stay pending in the spool).
@@ -62,6 +69,8 @@ struct dlv_conn {
 	struct sched_conn	*sc;
 	struct event		*start_ev;
 	struct event		*wait_ev;	/* pacing wait */
+	struct event		*idle_ev;	/* connection-idle-timeout */
+	struct event		*wake_ev;	/* conn_wake: ask again */
 	unsigned		 after;		/* DLV_AFTER_ACTS to apply */
 	char			 after_diag[1024];
 	char			 src_ip[64];	/* chosen source IP or "" */
@@ -116,6 +125,10 @@ dlv_unlink_free(struct dlv_conn *dc)
 		event_free(dc->start_ev);
 	if (dc->wait_ev)
 		event_free(dc->wait_ev);
+	if (dc->idle_ev)
+		event_free(dc->idle_ev);
+	if (dc->wake_ev)
+		event_free(dc->wake_ev);
 	for (size_t i = 0; i < dc->nt; i++)
 		free(dc->t[i].name);
 	free(dc->t);
@@ -249,13 +262,65 @@ dlv_wait_cb(evutil_socket_t fd, short what, void *arg)
 		dlv_next(dc);
 }
 
-/* No batch now: wait for the pacer if it is soon, else quit. */
+/* connection-idle-timeout expired: end the idle connection. */
+static void
+dlv_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dlv_conn *dc = arg;
+
+	(void)fd;
+	(void)what;
+	sched_conn_unidle(dc->sc);
+	if (dc->smtpc)
+		smtpc_quit(dc->smtpc);
+}
+
+/* The scheduler woke the idle connection: new work, or time to quit. */
+static void
+dlv_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dlv_conn *dc = arg;
+
+	(void)fd;
+	(void)what;
+	if (dc->idle_ev)
+		evtimer_del(dc->idle_ev);
+	if (dc->smtpc == NULL)
+		return;
+	if (dc->sv->stopping)
+		smtpc_quit(dc->smtpc);
+	else
+		dlv_next(dc);
+}
+
+/* Nothing to send: stay open for connection-idle-timeout if the queue's
+ * <domain> sets it and the scheduler allows. 1 if now idle. */
+static int
+dlv_idle(struct dlv_conn *dc)
+{
+	const struct conf_domain *d = sched_queue_params(dc->sc->queue)->dom;
+	struct timeval tv;
+
+	if (d == NULL || d->connection_idle_timeout <= 0 || dc->sv->stopping ||
+	    dc->after != 0 || !sched_conn_idle(dc->sc))
+		return 0;
+	if (dc->idle_ev == NULL)
+		dc->idle_ev = evtimer_new(dc->sv->base, dlv_idle_cb, dc);
+	tv.tv_sec = (time_t)d->connection_idle_timeout;
+	tv.tv_usec = 0;
+	evtimer_add(dc->idle_ev, &tv);
+	return 1;
+}
+
+/* No batch now: wait for the pacer if it is soon, else idle or quit. */
 static void
 dlv_wait_or_quit(struct dlv_conn *dc)
 {
 	int64_t w = dc->sc->wait_until, d = w - now_us();
 	struct timeval tv;
 
+	if (w == 0 && dlv_idle(dc))
+		return;
 	if (w == 0 || d > DLV_MAX_PACE_WAIT || dc->sv->stopping) {
 		smtpc_quit(dc->smtpc);
 		return;
@@ -491,6 +556,14 @@ cb_closed(struct smtpc *c, const struct smtpc_reply *why, void *arg)
 	dc->smtpc = NULL;
 	if (dc->wait_ev)
 		evtimer_del(dc->wait_ev);
+	if (dc->idle_ev)
+		evtimer_del(dc->idle_ev);
+	if (dc->sc->idle) {
+		/* 421 or close while idle: nothing in flight, just end */
+		sched_conn_unidle(dc->sc);
+		dlv_closed(dc);
+		return;
+	}
 	if (why)
 		snprintf(dc->last_err, sizeof(dc->last_err), "%s%s",
 		    why->code ? "smtp;" : "", why->text ? why->text :
@@ -803,6 +876,20 @@ dlv_start(evutil_socket_t fd, short what, void *arg)
 		dc->dreq = dns_resolve_mx(dc->sv->dns, dom, cb_dns, dc);
 }
 
+/* Never call back into the scheduler from inside its hook: defer. */
+static void
+hook_conn_wake(void *arg, struct sched_conn *c)
+{
+	struct server *sv = arg;
+	struct dlv_conn *dc = c->owner;
+
+	if (dc == NULL)
+		return;
+	if (dc->wake_ev == NULL)
+		dc->wake_ev = evtimer_new(sv->base, dlv_wake_cb, dc);
+	event_active(dc->wake_ev, EV_TIMEOUT, 0);
+}
+
 static void
 hook_conn_open(void *arg, struct sched_conn *c)
 {
@@ -1000,6 +1087,7 @@ static const struct sched_hooks delivery_sched_hooks = {
 	.queue_event = outcome_queue_event,
 	.wakeup = server_wakeup,
 	.queue_domain = hook_queue_domain,
+	.conn_wake = hook_conn_wake,
 };
 
 const struct sched_hooks *

@@ -431,6 +431,7 @@ void
 sched_stop(struct sched *s)
 {
 	s->stopping = 1;
+	sched_idle_wake_all(s, 1);
 }
 
 void
@@ -438,6 +439,8 @@ sched_reload(struct sched *s)
 {
 	for (size_t i = 0; i < s->nqueues; i++) {
 		struct sched_queue *q = s->queues[i];
+		if (q->nidle > 0)
+			sched_idle_wake_queue(q, 1);	/* new settings */
 		sched_queue_params_load(q);
 		sched_queue_kick(q);
 	}

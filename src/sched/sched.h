@@ -12,7 +12,10 @@
  *    expired); the owner journals to the spool, writes accounting and builds
  *    DSNs;
  *  - queue_event: a queue-level transient failure (a `tq` record);
- *  - wakeup: the owner should call sched_pump() soon (never re-entrantly).
+ *  - wakeup: the owner should call sched_pump() soon (never re-entrantly);
+ *  - conn_wake: an idle connection (connection-idle-timeout, see
+ *    sched_conn_idle) should call sched_conn_next() again soon (never from
+ *    inside the hook): there is work for it, or it must quit (NULL).
  * Time is passed in by the caller (unix seconds), so tests control it; the
  * `_us` variants take microseconds for rate pacing (docs/shaping.md): the
  * core keeps the latest time it was given, never going backwards.
@@ -181,6 +184,8 @@ struct sched_hooks {
 	 * ("hotmail.rollup"), or NULL to queue under the domain itself.
 	 * Called for every placed recipient: must be O(1). NULL hook = none. */
 	const char *(*queue_domain)(void *arg, const char *domain);
+	/* NULL hook = connections never idle (sched_conn_idle says 0). */
+	void	(*conn_wake)(void *arg, struct sched_conn *c);
 };
 
 struct sched_params {
@@ -203,6 +208,9 @@ struct sched_conn {
 	int			 nerrors;	/* non-2xx recipient replies */
 	struct sched_batch	*batch;		/* outstanding or NULL */
 	int64_t			 wait_until;	/* us: paced, ask again then */
+	int			 idle;		/* sched_conn_idle: parked */
+	int			 woken;		/* conn_wake called, not asked */
+	int			 quit;		/* must quit: next says NULL */
 	struct sched_conn	*next;
 	struct sched_conn	*prev;
 };
@@ -278,6 +286,21 @@ const struct sched_batch *sched_conn_next(struct sched_conn *c, int64_t now);
  * c->wait_until is 0. */
 const struct sched_batch *sched_conn_next_us(struct sched_conn *c,
     int64_t now_us);
+/*
+ * connection-idle-timeout: after sched_conn_next_us() returned NULL with
+ * c->wait_until 0, the glue may keep the connection open for more mail of
+ * its queue. sched_conn_idle() returns 1 and parks c as idle if that is
+ * allowed now (conn_wake hook set; not stopping; queue not paused; nothing
+ * ready that c may not take; no queue waiting for a connection slot), else
+ * 0: quit. An idle connection still counts against max-smtp-out, the vmta's
+ * max-smtp-out and total-max-smtp-out. The core wakes it (conn_wake) when
+ * its queue gets ready recipients, before opening a new connection, and
+ * makes it quit (wake, then sched_conn_next says NULL) when another queue
+ * needs its slot, on pause of its queue, on reload and on stop. The glue
+ * ends idling itself (timeout, peer closed) with sched_conn_unidle().
+ */
+int sched_conn_idle(struct sched_conn *c);
+void sched_conn_unidle(struct sched_conn *c);
 /* Report the batch's per-recipient results (res[i] for rcpts[i]). */
 void sched_conn_batch_done(struct sched_conn *c,
     const struct sched_result *res, int64_t now);

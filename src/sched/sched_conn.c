@@ -78,6 +78,9 @@ conn_release(struct sched_conn *c)
 		q->nstarting--;
 	if (c->wait_until)
 		q->nwaiting--;
+	sched_conn_unidle(c);
+	if (c->woken)
+		q->nwoken--;
 	q->vm->sv.nconn--;
 	s->nconn--;
 	free(c);
@@ -131,7 +134,7 @@ conn_may_continue(struct sched_conn *c)
 {
 	const struct sched_queue_params *p = &c->queue->p;
 
-	if (c->queue->s->stopping || c->queue->paused)
+	if (c->queue->s->stopping || c->queue->paused || c->quit)
 		return 0;
 	if (c->started && !conn_keeps_slot(c->queue))
 		return 0;
@@ -241,6 +244,11 @@ sched_conn_next_us(struct sched_conn *c, int64_t now_us)
 	if (c->wait_until) {
 		c->wait_until = 0;
 		q->nwaiting--;
+	}
+	sched_conn_unidle(c);
+	if (c->woken) {
+		c->woken = 0;
+		q->nwoken--;
 	}
 	if (!conn_may_continue(c))
 		return NULL;

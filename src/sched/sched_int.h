@@ -50,6 +50,8 @@ struct sched_queue {
 	int				 nconn;
 	int				 nstarting;	/* no batch taken yet */
 	int				 nwaiting;	/* waiting for the pacer */
+	int				 nidle;		/* idle connections */
+	int				 nwoken;	/* idle ones woken for work */
 	struct sched_conn		*conns;
 	int				 paused;
 	int				 backoff;
@@ -79,6 +81,7 @@ struct sched {
 	struct sched_msg	*msgs;
 	struct sched_stats	 st;
 	int			 nconn;
+	int			 nidle;		/* idle connections, all queues */
 	int			 nblocked;
 	struct shape_fair	 fair;		/* blocked queues */
 	struct sched_queue	*grant;		/* next slot goes here first */
@@ -121,6 +124,14 @@ void sched_clock_us(struct sched *s, int64_t now_us);
 
 /* sched_conn.c */
 void sched_conns_free(struct sched_queue *q);
+/* sched_conn_idle.c: wake idle connections (quit: they must end) */
+void sched_idle_wake(struct sched_conn *c, int quit);
+/* Wake q's idle connections for its ready work; quit all if `quit`. */
+void sched_idle_wake_queue(struct sched_queue *q, int quit);
+/* Make one idle connection of any queue (vm NULL) or of vmta vm quit to
+ * free its slot; 1 if one was found. */
+int sched_idle_free_slot(struct sched *s, const struct sched_vmta *vm);
+void sched_idle_wake_all(struct sched *s, int quit);
 
 /* sched_hold.c: recipients of paused queues/jobs (see sched.h) */
 int sched_rcpt_must_hold(const struct sched_rcpt *r);

@@ -290,7 +290,7 @@ queue_can_open(const struct sched_queue *q)
 	const struct sched *s = q->s;
 
 	return !s->stopping && !q->paused && q->timer.idx == SIZE_MAX &&
-	    q->nready_qm > (size_t)q->nstarting &&
+	    q->nready_qm > (size_t)(q->nstarting + q->nwoken) &&
 	    q->nconn < q->p.max_smtp_out;
 }
 
@@ -354,6 +354,8 @@ queue_slot_ok(struct sched_queue *q)
 			q->vblocked = 1;
 			q->vm->nblocked++;
 		}
+		/* an idle connection must never hold a slot others need */
+		(void)sched_idle_free_slot(s, q->vm);
 		return 0;
 	}
 	if (s->nconn >= total) {
@@ -362,6 +364,7 @@ queue_slot_ok(struct sched_queue *q)
 			s->nblocked++;
 			shape_fair_set_ready(&s->fair, &q->fe, 1);
 		}
+		(void)sched_idle_free_slot(s, NULL);
 		return 0;
 	}
 	return 1;
@@ -372,6 +375,9 @@ sched_open_conns(struct sched_queue *q)
 {
 	struct sched *s = q->s;
 
+	/* ready work goes to idle connections before new ones open */
+	if (q->nidle > 0 && !s->stopping && !q->paused)
+		sched_idle_wake_queue(q, 0);
 	while (queue_can_open(q) && queue_shape_ok(q) && queue_slot_ok(q)) {
 		struct sched_conn *c;
 
@@ -471,6 +477,8 @@ void
 sched_queue_set_pause(struct sched_queue *q, int paused)
 {
 	q->paused = paused != 0;
+	if (q->paused && q->nidle > 0)
+		sched_idle_wake_queue(q, 1);	/* idle ones quit */
 	if (!q->paused)
 		sched_queue_kick(q);
 }

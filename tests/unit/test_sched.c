@@ -1,8 +1,8 @@
 /*
  * test_sched.c -- scheduler core with fake hooks: batching per message and
  * domain (max-rcpt-per-message), max-smtp-out and total-max-smtp-out,
- * retry timers, expiry, queue-level failures, per-connection limits and
- * recovery input.
+ * retry timers, expiry, queue-level failures, per-connection limits,
+ * recovery input and idle connections (connection-idle-timeout).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -582,6 +582,180 @@ test_requeue_skip_mx(void **state)
 	sched_free(s);
 }
 
+/* --- connection-idle-timeout: idle connections --- */
+
+static struct sched_conn *woken[MAXC];
+static int nwoken;
+
+static void
+fake_conn_wake(void *arg, struct sched_conn *c)
+{
+	(void)arg;
+	assert_true(nwoken < MAXC);
+	woken[nwoken++] = c;
+}
+
+static const struct sched_hooks idle_hooks = {
+	.queue_params = fake_params,
+	.conn_open = fake_conn_open,
+	.outcome = fake_outcome,
+	.queue_event = fake_queue_event,
+	.wakeup = fake_wakeup,
+	.conn_wake = fake_conn_wake,
+};
+
+static struct sched *
+setup_idle(struct fake *f, int total)
+{
+	struct sched_params sp = { .total_max_smtp_out = total };
+
+	memset(f, 0, sizeof(*f));
+	nwoken = 0;
+	sched_queue_params_default(&f->p);
+	return sched_new(&sp, &idle_hooks, f);
+}
+
+/* Deliver everything c can take, then park it idle. */
+static void
+drain_to_idle(struct sched_conn *c, int64_t now)
+{
+	while (sched_conn_next(c, now) != NULL)
+		reply_all(c, 250, now);
+	assert_int_equal(sched_conn_idle(c), 1);
+	assert_true(c->idle);
+}
+
+static void
+test_idle_reuse(void **state)
+{
+	struct fake f;
+	struct sched *s = setup_idle(&f, 0);
+	const char *r[] = { "x@a.com", NULL };
+	struct sched_stats st;
+
+	(void)state;
+	add_msg(s, 1, 100, 100, r);
+	sched_pump(s, 100);
+	assert_int_equal(f.nconns, 1);
+	drain_to_idle(f.conns[0], 100);
+	sched_get_stats(s, &st);
+	assert_int_equal(st.conns, 1);		/* idle counts as open */
+	/* new mail: the idle connection is woken, no new one opens */
+	add_msg(s, 2, 101, 101, r);
+	sched_pump(s, 101);
+	assert_int_equal(f.nconns, 1);
+	assert_int_equal(nwoken, 1);
+	assert_ptr_equal(woken[0], f.conns[0]);
+	assert_false(f.conns[0]->idle);
+	assert_non_null(sched_conn_next(f.conns[0], 101));
+	reply_all(f.conns[0], 250, 101);
+	assert_int_equal(f.nev, 2);
+	/* the glue's own timeout ends idling */
+	drain_to_idle(f.conns[0], 102);
+	sched_conn_unidle(f.conns[0]);
+	sched_conn_closed(f.conns[0], 103);
+	sched_free(s);
+}
+
+static void
+test_idle_no_hook_quits(void **state)
+{
+	struct fake f;
+	struct sched *s = setup(&f, 0);
+	const char *r[] = { "x@a.com", NULL };
+
+	(void)state;
+	add_msg(s, 1, 100, 100, r);
+	sched_pump(s, 100);
+	assert_non_null(sched_conn_next(f.conns[0], 100));
+	reply_all(f.conns[0], 250, 100);
+	assert_null(sched_conn_next(f.conns[0], 100));
+	assert_int_equal(sched_conn_idle(f.conns[0]), 0);
+	sched_conn_closed(f.conns[0], 100);
+	sched_free(s);
+}
+
+/* total-max-smtp-out 1: a.com's idle connection is made to quit as soon
+ * as b.com needs the slot, and b.com gets it when it closes. */
+static void
+test_idle_slot_handover(void **state)
+{
+	struct fake f;
+	struct sched *s = setup_idle(&f, 1);
+	const char *ra[] = { "x@a.com", NULL }, *rb[] = { "y@b.com", NULL };
+	struct sched_conn *ca;
+
+	(void)state;
+	add_msg(s, 1, 100, 100, ra);
+	sched_pump(s, 100);
+	assert_int_equal(f.nconns, 1);
+	ca = f.conns[0];
+	drain_to_idle(ca, 100);
+	add_msg(s, 2, 101, 101, rb);
+	sched_pump(s, 101);
+	assert_int_equal(f.nconns, 1);		/* slot still taken */
+	assert_int_equal(nwoken, 1);
+	assert_ptr_equal(woken[0], ca);
+	assert_null(sched_conn_next(ca, 101));	/* must quit */
+	assert_int_equal(sched_conn_idle(ca), 0);
+	sched_conn_closed(ca, 101);
+	drop_conn(&f, 0);
+	sched_pump(s, 101);
+	assert_int_equal(f.nconns, 1);
+	assert_string_equal(sched_queue_name(f.conns[0]->queue),
+	    "b.com/{default}");
+	assert_non_null(sched_conn_next(f.conns[0], 101));
+	reply_all(f.conns[0], 250, 101);
+	/* a blocked queue forbids idling */
+	add_msg(s, 3, 102, 102, ra);
+	sched_pump(s, 102);
+	assert_null(sched_conn_next(f.conns[0], 102));
+	assert_int_equal(sched_conn_idle(f.conns[0]), 0);
+	sched_conn_closed(f.conns[0], 102);
+	sched_free(s);
+}
+
+/* Pause, reload and stop make idle connections quit. */
+static void
+test_idle_pause_reload_stop(void **state)
+{
+	struct fake f;
+	struct sched *s = setup_idle(&f, 0);
+	const char *r[] = { "x@a.com", NULL };
+	struct sched_conn *c;
+
+	(void)state;
+	add_msg(s, 1, 100, 100, r);
+	sched_pump(s, 100);
+	c = f.conns[0];
+	drain_to_idle(c, 100);
+	sched_queue_set_pause(c->queue, 1);
+	assert_int_equal(nwoken, 1);
+	assert_null(sched_conn_next(c, 100));
+	assert_int_equal(sched_conn_idle(c), 0);
+	sched_conn_closed(c, 100);
+	drop_conn(&f, 0);
+	sched_queue_set_pause(sched_queue_find(s, "a.com/{default}"), 0);
+	add_msg(s, 2, 101, 101, r);
+	sched_pump(s, 101);
+	c = f.conns[0];
+	drain_to_idle(c, 101);
+	sched_reload(s);
+	assert_int_equal(nwoken, 2);
+	assert_null(sched_conn_next(c, 101));
+	sched_conn_closed(c, 101);
+	drop_conn(&f, 0);
+	add_msg(s, 3, 102, 102, r);
+	sched_pump(s, 102);
+	c = f.conns[0];
+	drain_to_idle(c, 102);
+	sched_stop(s);
+	assert_int_equal(nwoken, 3);
+	assert_null(sched_conn_next(c, 102));
+	sched_conn_closed(c, 102);
+	sched_free(s);
+}
+
 int
 main(void)
 {
@@ -598,6 +772,10 @@ main(void)
 		cmocka_unit_test(test_pause_and_stop),
 		cmocka_unit_test(test_bounce_older),
 		cmocka_unit_test(test_requeue_skip_mx),
+		cmocka_unit_test(test_idle_reuse),
+		cmocka_unit_test(test_idle_no_hook_quits),
+		cmocka_unit_test(test_idle_slot_handover),
+		cmocka_unit_test(test_idle_pause_reload_stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
