@@ -7,6 +7,9 @@
 #
 # Usage (as root, from anywhere): bench/relay.sh
 # Knobs: N=20000 SIZE=5120 SESSIONS=20 CONC=20 RUNS=1 SKIP_POSTFIX=0 BUILD=build
+#        VMTAS=4 DOMAINS=20: also run Sluice with 4 virtual MTAs (source IPs
+#        127.0.0.2-5, in a pool that the injecting source uses by default),
+#        each with 20 <domain> blocks (issue #4: the figure must hold).
 # Durable: sluiced fdatasyncs every accepted message (group commit); Postfix
 # fsyncs each queue file. Everything runs in a private network namespace
 # with only loopback up when `unshare -n` is available.
@@ -15,6 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 N=${N:-20000} SIZE=${SIZE:-5120} SESSIONS=${SESSIONS:-20} CONC=${CONC:-20}
 RUNS=${RUNS:-1} SKIP_POSTFIX=${SKIP_POSTFIX:-0}
+VMTAS=${VMTAS:-0} DOMAINS=${DOMAINS:-20}
 BUILD=${BUILD:-$root/build}
 SLUICED=$BUILD/src/daemon/sluiced
 
@@ -66,7 +70,24 @@ run_source() {
 
 cpu_of() { awk '{print $1+$2}' "$1"; }
 
-sluice_conf() {  # $1 = destination port
+# vmta_conf N: N virtual MTAs with DOMAINS <domain> blocks each, and a pool
+vmta_conf() {
+  local n=$1 i j
+  [ "$n" -gt 0 ] || return 0
+  for i in $(seq "$n"); do
+    echo "<virtual-mta bench-v$i>"
+    echo "    smtp-source-host 127.0.0.$((i + 1)) v$i.bench.example"
+    for j in $(seq "$DOMAINS"); do
+      printf '    <domain d%d.example>\n        max-smtp-out 10\n    </domain>\n' "$j"
+    done
+    echo "</virtual-mta>"
+  done
+  echo "<virtual-mta-pool bench-pool>"
+  for i in $(seq "$n"); do echo "    virtual-mta bench-v$i"; done
+  echo "</virtual-mta-pool>"
+}
+
+sluice_conf() {  # $1 = destination port, $2 = number of vmtas (0 = none)
   mkdir -p "$W/sl"
   cat > "$W/sl/sluice.conf" <<CF
 host-name relay.bench.example
@@ -79,7 +100,9 @@ total-max-smtp-in 1000
 </spool>
 <source 127.0.0.1>
     always-allow-relaying yes
+$( [ "${2:-0}" -gt 0 ] && echo "    default-virtual-mta bench-pool" )
 </source>
+$(vmta_conf "${2:-0}")
 <acct-file $W/sl/acct.csv>
     records d,b
 </acct-file>
@@ -136,6 +159,12 @@ for run in $(seq "$RUNS"); do
   sluice_conf "$SINK_PORT"; start_sluiced
   e2e_run sluice-e2e "$SL_PORT" "$sl_pid"
   kill "$sl_pid"; wait "$sl_pid" || true; sl_pid=
+
+  if [ "$VMTAS" -gt 0 ]; then
+    sluice_conf "$SINK_PORT" "$VMTAS"; start_sluiced
+    e2e_run "sluice-e2e-${VMTAS}x${DOMAINS}" "$SL_PORT" "$sl_pid"
+    kill "$sl_pid"; wait "$sl_pid" || true; sl_pid=
+  fi
 
   # Sluice injection only: destination port closed, mail is spooled+deferred
   sluice_conf 9; start_sluiced
