@@ -343,3 +343,28 @@ def test_sighup_with_bad_key_keeps_old_config(tmp_path, keys, envs):
     raw, path = delivered(env, 2, tmp_path, "after.eml")
     assert [tag(x, "a") for x in sigs(raw)] == ["ed25519-sha256"]
     tdv.assert_all_pass(keys["dns"], path)
+
+
+def test_vmta_level_domain_dkim_sign(tmp_path, keys, envs):
+    """dkim-sign per <virtual-mta>, PowerMTA-style: a <domain> block inside
+    the vmta turns signing on for mail routed through it only."""
+    extra = domain_key(keys["rsa"]) + """
+<domain *>
+    dkim-sign no
+</domain>
+<virtual-mta signing>
+    <domain *>
+        dkim-sign yes
+    </domain>
+</virtual-mta>
+<virtual-mta plain>
+</virtual-mta>
+"""
+    env = start(envs, tmp_path, extra)
+    assert inject(env, ["a@ok.test"], extra_headers=["X-Virtual-MTA: plain"])[0] == 250
+    raw, _ = delivered(env, 1, tmp_path, "plain.eml")
+    assert tdv.sig_headers(raw) == []
+    assert inject(env, ["b@ok.test"], extra_headers=["X-Virtual-MTA: signing"])[0] == 250
+    raw, path = delivered(env, 2, tmp_path, "signed.eml")
+    assert len(sigs(raw)) == 1
+    tdv.assert_all_pass(keys["dns"], path)
