@@ -333,6 +333,77 @@ test_split_resume(void **state)
 	assert_null(pos);
 }
 
+/* Reference splitter: the field rules of an_csv.h, one byte at a time. */
+static size_t
+ref_split(const char *p, const char *end, struct an_span *cols, size_t max)
+{
+	size_t n = 0;
+	const char *c;
+
+	while (n < max && p != NULL) {
+		c = p;
+		if (c < end && *c == '"') {
+			for (c++; c < end; c++) {
+				if (*c != '"')
+					continue;
+				if (c + 1 < end && c[1] == '"')
+					c++;
+				else {
+					c++;
+					break;
+				}
+			}
+		}
+		while (c < end && *c != ',')
+			c++;
+		cols[n].p = p;
+		cols[n].len = (uint32_t)(c - p);
+		n++;
+		p = c < end ? c + 1 : NULL;
+	}
+	return n;
+}
+
+/* Block-wise split == reference, for random records of commas, quotes and
+ * letters (fields across 16-byte blocks, quotes mid-field, trailing empty
+ * fields), split in one go and resumed at every field count. */
+static void
+test_split_random(void **state)
+{
+	static const char alpha[] = "ab,\",,xyz";
+	char rec[200];
+	struct an_span got[AN_MAXCOLS], want[AN_MAXCOLS];
+	unsigned seed = 12345;
+
+	(void)state;
+	for (int it = 0; it < 20000; it++) {
+		size_t len, n, k, wn;
+		const char *pos, *end;
+
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 8) % sizeof(rec);
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			rec[i] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+		}
+		end = rec + len;
+		wn = ref_split(rec, end, want, AN_MAXCOLS);
+		for (k = 1; k <= wn; k++) {
+			n = 0;
+			pos = rec;
+			an_csv_split(end, got, k, &n, &pos);
+			assert_int_equal(n, k);
+			an_csv_split(end, got, AN_MAXCOLS, &n, &pos);
+			assert_int_equal(n, wn);
+			assert_null(pos);
+			for (size_t i = 0; i < wn; i++) {
+				assert_ptr_equal(got[i].p, want[i].p);
+				assert_int_equal(got[i].len, want[i].len);
+			}
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -345,6 +416,7 @@ main(void)
 		cmocka_unit_test(test_no_header_defaults),
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_split_resume),
+		cmocka_unit_test(test_split_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
