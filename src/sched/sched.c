@@ -313,21 +313,24 @@ sched_msg_add(struct sched *s, const struct sched_msg_in *in, int64_t now)
 	sched_msg_maybe_free(s, m);
 }
 
-/* Bounce, as expired, every ready recipient of q whose message is past
- * bounce-after (used when the queue cannot be served at all). */
-void
-sched_expire_ready(struct sched_queue *q, int64_t now)
+/*
+ * Report every ready recipient of q whose message was queued at or before
+ * `queued_before` as final (kind: bounced or expired), in batches of one
+ * message. conn may be NULL. Returns how many recipients were reported.
+ */
+size_t
+sched_final_ready(struct sched_queue *q, struct sched_conn *c,
+    enum sched_outcome kind, const struct sched_result *res,
+    const char *status, int64_t queued_before, int64_t now)
 {
-	int64_t expiry_base = now - q->p.bounce_after;
 	struct sched_qmsg *qm, *qnext;
-	struct sched_result res = { .code = 0, .status = "4.4.7",
-	    .diag = q->last_error, .category = "message-expired" };
+	size_t total = 0;
 
 	for (qm = q->rhead; qm; qm = qnext) {
 		struct sched_msg *m = qm->msg;
 
 		qnext = qm->qnext;
-		if (m->time_queued > expiry_base)
+		if (m->time_queued > queued_before)
 			continue;
 		m->refs++;	/* keep qm alive across the hooks */
 		while (qm->head) {
@@ -338,15 +341,29 @@ sched_expire_ready(struct sched_queue *q, int64_t now)
 				struct sched_rcpt *r = qm->head;
 				sched_ready_unlink(r);
 				ev[n++] = (struct sched_event){
-				    .kind = SCHED_EXPIRED, .rcpt = r,
-				    .queue = q, .res = &res,
-				    .status = "4.4.7", .now = now };
+				    .kind = kind, .rcpt = r, .queue = q,
+				    .conn = c, .res = res, .status = status,
+				    .now = now };
 			}
 			sched_emit(q->s, ev, n);
+			total += n;
 		}
 		m->refs--;
 		sched_msg_maybe_free(q->s, m);
 	}
+	return total;
+}
+
+/* Bounce, as expired, every ready recipient of q whose message is past
+ * bounce-after (used when the queue cannot be served at all). */
+void
+sched_expire_ready(struct sched_queue *q, int64_t now)
+{
+	struct sched_result res = { .code = 0, .status = "4.4.7",
+	    .diag = q->last_error, .category = "message-expired" };
+
+	(void)sched_final_ready(q, NULL, SCHED_EXPIRED, &res, "4.4.7",
+	    now - q->p.bounce_after, now);
 }
 
 static void

@@ -395,44 +395,6 @@ sched_conn_failed(struct sched_conn *c, const struct sched_result *res,
 	conn_release(c);
 }
 
-/* Bounce (final, res) every ready recipient of q whose message was queued
- * at or before `queued_before`. Returns how many. */
-static size_t
-queue_bounce_ready(struct sched_queue *q, struct sched_conn *c,
-    const struct sched_result *res, int64_t queued_before, int64_t now)
-{
-	struct sched_qmsg *qm, *qnext;
-	size_t total = 0;
-
-	for (qm = q->rhead; qm; qm = qnext) {
-		struct sched_msg *m = qm->msg;
-
-		qnext = qm->qnext;
-		if (m->time_queued > queued_before)
-			continue;
-		m->refs++;	/* keep qm alive across the hooks */
-		while (qm->head) {
-			struct sched_event ev[64];
-			size_t n = 0;
-
-			while (qm->head && n < 64) {
-				struct sched_rcpt *r = qm->head;
-				sched_ready_unlink(r);
-				ev[n++] = (struct sched_event){
-				    .kind = SCHED_BOUNCED, .rcpt = r,
-				    .queue = q, .conn = c, .res = res,
-				    .status = result_status(res,
-				    SCHED_BOUNCED), .now = now };
-			}
-			sched_emit(q->s, ev, n);
-			total += n;
-		}
-		m->refs--;
-		sched_msg_maybe_free(q->s, m);
-	}
-	return total;
-}
-
 void
 sched_conn_bounce_queue(struct sched_conn *c, const struct sched_result *res,
     int64_t now)
@@ -441,7 +403,8 @@ sched_conn_bounce_queue(struct sched_conn *c, const struct sched_result *res,
 
 	sched_conn_batch_fail(c, res, now);
 	sched_queue_set_error(q, res->diag);
-	(void)queue_bounce_ready(q, c, res, INT64_MAX, now);
+	(void)sched_final_ready(q, c, SCHED_BOUNCED, res,
+	    result_status(res, SCHED_BOUNCED), INT64_MAX, now);
 	conn_release(c);
 }
 
@@ -455,7 +418,8 @@ sched_conn_bounce_older(struct sched_conn *c, const struct sched_result *res,
 	if (c->batch)
 		fatalx("%s: batch outstanding", __func__);
 	sched_clock(q->s, now);
-	n = queue_bounce_ready(q, c, res, queued_before, now);
+	n = sched_final_ready(q, c, SCHED_BOUNCED, res,
+	    result_status(res, SCHED_BOUNCED), queued_before, now);
 	if (n > 0)
 		sched_queue_set_error(q, res->diag);
 	return n;

@@ -118,6 +118,9 @@ void sched_msg_maybe_free(struct sched *s, struct sched_msg *m);
 struct sched_qmsg *sched_qmsg_get(struct sched_msg *m, struct sched_queue *q);
 void sched_defer_rcpt(struct sched *s, struct sched_rcpt *r, int64_t when);
 void sched_wakeup(struct sched *s);
+size_t sched_final_ready(struct sched_queue *q, struct sched_conn *c,
+    enum sched_outcome kind, const struct sched_result *res,
+    const char *status, int64_t queued_before, int64_t now);
 void sched_expire_ready(struct sched_queue *q, int64_t now);
 int64_t sched_clock(struct sched *s, int64_t now_s);	/* -> us */
 void sched_clock_us(struct sched *s, int64_t now_us);
