@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "analyser/an_isp.h"
+#include "lib/strutil.h"
 #include "lib/xmalloc.h"
 
 static const char *const an_isp_builtin[][2] = {
@@ -106,19 +107,6 @@ an_isp_map_fini(struct an_isp_map *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static char *
-an_trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 int
 an_isp_map_load(struct an_isp_map *m, const char *path)
 {
@@ -135,12 +123,12 @@ an_isp_map_load(struct an_isp_map *m, const char *path)
 		ln++;
 		if ((p = strchr(line, '#')) != NULL)
 			*p = '\0';
-		p = an_trim(line);
+		p = str_trim(line);
 		if (*p == '\0')
 			continue;
 		sp = p + strcspn(p, " \t");
 		if (*sp == '\0' || (*sp = '\0', an_isp_map_add(m, p,
-		    an_trim(sp + 1)) != 0)) {
+		    str_trim(sp + 1)) != 0)) {
 			fprintf(stderr, "sluice acct: %s:%u: expected "
 			    "'PATTERN ISP' (PATTERN: domain, name.* or "
 			    "*.domain; at most %d ISPs)\n", path, ln, AN_ISP_MAX);

@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "conf/conf_internal.h"
+#include "lib/strutil.h"
 #include "lib/xmalloc.h"
 
 #define GROW(arr, n)	((arr) = xreallocarray((arr), (n) + 1, sizeof(*(arr))))
@@ -213,19 +214,6 @@ conf_h_http_access(struct conf_parser *p, const struct conf_directive *d,
 	return 0;
 }
 
-static char *
-trimmed(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 int
 conf_h_domain_key(struct conf_parser *p, const struct conf_directive *d,
     void *obj, const char *arg)
@@ -241,7 +229,7 @@ conf_h_domain_key(struct conf_parser *p, const struct conf_directive *d,
 		return conf_perr(p, "%s: expected SELECTOR,DOMAIN,FILE", d->name);
 	*dom++ = '\0';
 	*file++ = '\0';
-	sel = trimmed(sel), dom = trimmed(dom), file = trimmed(file);
+	sel = str_trim(sel), dom = str_trim(dom), file = str_trim(file);
 	if (*sel == '\0' || *dom == '\0' || *file == '\0' || strchr(file, ','))
 		return conf_perr(p, "%s: expected SELECTOR,DOMAIN,FILE", d->name);
 	if (cur_scope(p) == CS_VMTA) {
@@ -276,7 +264,7 @@ conf_h_dns_server(struct conf_parser *p, const struct conf_directive *d,
 	snprintf(buf, sizeof(buf), "%s", arg);
 	for (char *s = strtok_r(buf, ",", &save); s != NULL;
 	    s = strtok_r(NULL, ",", &save)) {
-		s = trimmed(s);
+		s = str_trim(s);
 		if (parse_hostport(s, ip, sizeof(ip), &port) == -1)
 			snprintf(ip, sizeof(ip), "%s", s);
 		if (parse_ip(ip, &ss, &sl) == -1)

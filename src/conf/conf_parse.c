@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "conf/conf_internal.h"
+#include "lib/strutil.h"
 #include "lib/xmalloc.h"
 
 #define CONF_MAX_FILE	(16 * 1024 * 1024)
@@ -92,19 +93,6 @@ conf_add_ref(struct conf_parser *p, enum conf_ref_kind k, const char *name,
 	r->owner = owner;
 }
 
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 static int
 parse_close(struct conf_parser *p, char *s, int base)
 {
@@ -114,7 +102,7 @@ parse_close(struct conf_parser *p, char *s, int base)
 	if (len < 3 || s[len - 1] != '>')
 		return conf_perr(p, "malformed closing tag \"%s\"", s);
 	s[len - 1] = '\0';
-	s = trim(s + 2);
+	s = str_trim(s + 2);
 	if (p->depth <= base)
 		return conf_perr(p, "</%s> without an open <%s> block", s, s);
 	f = &p->stack[p->depth - 1];
@@ -141,11 +129,11 @@ parse_open(struct conf_parser *p, char *s)
 	if (s[len - 1] != '>')
 		return conf_perr(p, "tag must end with '>' on the same line");
 	s[len - 1] = '\0';
-	name = trim(s + 1);
+	name = str_trim(s + 1);
 	arg = name + strcspn(name, " \t");
 	if (*arg != '\0')
 		*arg++ = '\0';
-	arg = trim(arg);
+	arg = str_trim(arg);
 	d = conf_directive_find(name, scope, &known);
 	if (d == NULL || d->type != CT_BLOCK) {
 		if (known && d == NULL)
@@ -205,7 +193,7 @@ parse_line(struct conf_parser *p, char *s, int base)
 	arg = s + strcspn(s, " \t");
 	if (*arg != '\0')
 		*arg++ = '\0';
-	arg = trim(arg);
+	arg = str_trim(arg);
 	d = conf_directive_find(s, scope, &known);
 	if (d == NULL && known)
 		return conf_perr(p, "%s: not allowed in %s", s,
@@ -231,7 +219,7 @@ conf_parse_text(struct conf_parser *p, const char *name, char *text)
 			*nl++ = '\0';
 		p->line++;
 		s[strcspn(s, "#")] = '\0';
-		s = trim(s);
+		s = str_trim(s);
 		if (*s != '\0')
 			rc = parse_line(p, s, base);
 	}

@@ -13,22 +13,10 @@
 #include <strings.h>
 
 #include "conf/conf_internal.h"
+#include "lib/strutil.h"
 #include "lib/xmalloc.h"
 
 #define FIELD(obj, d, type)	((type *)((char *)(obj) + (d)->off))
-
-static char *
-trimmed(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
 
 static int
 host_parse(struct conf_parser *p, char *s, struct conf_smtp_host *h)
@@ -84,7 +72,7 @@ conf_h_smtp_hosts(struct conf_parser *p, const struct conf_directive *d,
 			v = xreallocarray(v, n + 1, sizeof(*v));
 			memset(&v[n], 0, sizeof(v[n]));
 			v[n].level = level;
-			h = trimmed(h);
+			h = str_trim(h);
 			char *orig = xstrdup(h);
 			int bad = host_parse(p, h, &v[n]) == -1;
 

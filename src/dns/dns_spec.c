@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "dns/dns_internal.h"
+#include "lib/strutil.h"
 #include "lib/xmalloc.h"
 
 static int
@@ -112,20 +113,6 @@ dns_spec_item(const char *tok, struct dns_spec_item *it)
 	return 0;
 }
 
-/* Trim blanks in place; returns the trimmed start. */
-static char *
-dns_spec_trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 static int
 dns_spec_level(char *level, unsigned lvl, struct dns_spec *out, char *err,
     size_t errlen)
@@ -137,7 +124,7 @@ dns_spec_level(char *level, unsigned lvl, struct dns_spec *out, char *err,
 	while ((tok = strsep(&rest, ",")) != NULL) {
 		struct dns_spec_item it;
 
-		tok = dns_spec_trim(tok);
+		tok = str_trim(tok);
 		if (*tok == '\0') {
 			snprintf(err, errlen, "smtp-hosts: empty host in "
 			    "level %u", lvl + 1);
@@ -171,7 +158,7 @@ dns_spec_parse(const char *spec, struct dns_spec *out, char *err,
 	}
 	rest = copy = xstrdup(spec);
 	while (rc == 0 && (level = strsep(&rest, ";")) != NULL) {
-		level = dns_spec_trim(level);
+		level = str_trim(level);
 		if (*level == '\0' && rest == NULL && lvl > 0)
 			break;		/* a trailing ';' is harmless */
 		rc = dns_spec_level(level, lvl++, out, err, errlen);

@@ -17,6 +17,7 @@
 #include "lib/fsutil.h"
 #include "lib/json.h"
 #include "lib/sbuf.h"
+#include "lib/strutil.h"
 
 static int
 is_dir(const char *p)
@@ -78,12 +79,25 @@ test_json(void **state)
 	sbuf_fini(&b);
 }
 
+static void
+test_str_trim(void **state)
+{
+	char a[] = "  \t key value \r\n", b[] = "", c[] = " \t ", d[] = "x";
+
+	(void)state;
+	assert_string_equal(str_trim(a), "key value");
+	assert_string_equal(str_trim(b), "");
+	assert_string_equal(str_trim(c), "");
+	assert_string_equal(str_trim(d), "x");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mkdir_p),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_str_trim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
