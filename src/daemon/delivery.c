@@ -281,16 +281,9 @@ dlv_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dlv_conn *dc = arg;
 
-	(void)fd;
-	(void)what;
 	if (dc->idle_ev)
 		evtimer_del(dc->idle_ev);
-	if (dc->smtpc == NULL)
-		return;
-	if (dc->sv->stopping)
-		smtpc_quit(dc->smtpc);
-	else
-		dlv_next(dc);
+	dlv_wait_cb(fd, what, dc);	/* same as the end of a pacer wait */
 }
 
 /* Nothing to send: stay open for connection-idle-timeout if the queue's

@@ -22,6 +22,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "lib/evrecv.h"
 #include "lib/log.h"
 #include "smtpc/smtpc_conn.h"
 
@@ -32,20 +33,11 @@ smtpc_io_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct smtpc *c = arg;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	struct evbuffer_iovec v;
 	ssize_t n;
 	int err;
 
 	(void)what;
-	/* A bufferevent keeps the end of its input buffer frozen except
-	 * while it reads into it itself; so do we. */
-	evbuffer_unfreeze(in, 0);
-	if (evbuffer_reserve_space(in, SMTPC_READ_MAX, &v, 1) < 1)
-		fatalx("%s: evbuffer_reserve_space failed", __func__);
-	n = recv(fd, v.iov_base, v.iov_len, 0);
-	v.iov_len = n > 0 ? (size_t)n : 0;
-	evbuffer_commit_space(in, &v, 1);
-	evbuffer_freeze(in, 0);
+	n = evrecv_into(in, fd, SMTPC_READ_MAX);
 	if (n > 0) {
 		smtpc_handle_read(c);
 		return;

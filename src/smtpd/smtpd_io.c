@@ -25,6 +25,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "lib/evrecv.h"
 #include "lib/log.h"
 #include "smtpd/smtpd_int.h"
 
@@ -35,7 +36,6 @@ io_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct smtpd_session *s = arg;
 	struct evbuffer *in;
-	struct evbuffer_iovec v;
 	ssize_t n;
 
 	if (what & EV_TIMEOUT) {
@@ -43,16 +43,8 @@ io_read_cb(evutil_socket_t fd, short what, void *arg)
 		    BEV_EVENT_READING);
 		return;
 	}
-	/* A bufferevent keeps the end of its input buffer frozen except
-	 * while it reads into it itself; so do we. */
 	in = bufferevent_get_input(s->raw);
-	evbuffer_unfreeze(in, 0);
-	if (evbuffer_reserve_space(in, SMTPD_READ_MAX, &v, 1) < 1)
-		fatalx("%s: evbuffer_reserve_space failed", __func__);
-	n = recv(fd, v.iov_base, v.iov_len, 0);
-	v.iov_len = n > 0 ? (size_t)n : 0;
-	evbuffer_commit_space(in, &v, 1);
-	evbuffer_freeze(in, 0);
+	n = evrecv_into(in, fd, SMTPD_READ_MAX);
 	if (n > 0) {
 		smtpd_session_on_read(s);
 		return;
