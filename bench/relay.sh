@@ -9,7 +9,9 @@
 # Knobs: N=20000 SIZE=5120 SESSIONS=20 CONC=20 RUNS=1 SKIP_POSTFIX=0 BUILD=build
 #        VMTAS=4 DOMAINS=20: also run Sluice with 4 virtual MTAs (source IPs
 #        127.0.0.2-5, in a pool that the injecting source uses by default),
-#        each with 20 <domain> blocks (issue #4: the figure must hold).
+#        each with 20 <domain> blocks (issue #4: the figure must hold); that
+#        run's mail goes to rcpt@d1..d20.example (20 smtp-source processes
+#        sharing SESSIONS), so all 4 x 20 domain/vmta queues carry traffic.
 # Durable: sluiced fdatasyncs every accepted message (group commit); Postfix
 # fsyncs each queue file. Everything runs in a private network namespace
 # with only loopback up when `unshare -n` is available.
@@ -57,13 +59,32 @@ start_sink() {
   echo "sink did not start" >&2; exit 1
 }
 
-# source PORT: inject N messages; writes wall seconds to $W/source.wall
+# source PORT [SPREAD]: inject N messages; writes wall seconds to
+# $W/source.wall and the injectors' user+sys seconds to $W/source.time.
+# With SPREAD=M, M smtp-source processes run at once, process j sending its
+# share of N to rcpt@dJ.example over its share of SESSIONS, so the mail is
+# spread over M destination domains (and, with a pool, M x VMTAS queues).
 run_source() {
-  local t0 t1
+  local port=$1 spread=${2:-0} t0 t1 j m s pids=()
   t0=$(now)
-  /usr/bin/time -f "%U %S" -o "$W/source.time" smtp-source -s "$SESSIONS" \
-    -l "$SIZE" -m "$N" -d -f sender@bench.example -t rcpt@dest.example \
-    "127.0.0.1:$1" >/dev/null
+  if [ "$spread" -gt 0 ]; then
+    for j in $(seq "$spread"); do
+      m=$(( N / spread + (j <= N % spread ? 1 : 0) ))
+      s=$(( SESSIONS / spread + (j <= SESSIONS % spread ? 1 : 0) ))
+      [ "$s" -gt 0 ] || s=1
+      /usr/bin/time -f "%U %S" -o "$W/source.time.$j" smtp-source -s "$s" \
+        -l "$SIZE" -m "$m" -d -f sender@bench.example -t "rcpt@d$j.example" \
+        "127.0.0.1:$port" >/dev/null &
+      pids+=($!)
+    done
+    for j in "${pids[@]}"; do wait "$j"; done
+    cat "$W"/source.time.* | awk '{u+=$1; s+=$2} END {print u, s}' > "$W/source.time"
+    rm -f "$W"/source.time.*
+  else
+    /usr/bin/time -f "%U %S" -o "$W/source.time" smtp-source -s "$SESSIONS" \
+      -l "$SIZE" -m "$N" -d -f sender@bench.example -t rcpt@dest.example \
+      "127.0.0.1:$port" >/dev/null
+  fi
   t1=$(now)
   echo "$t1 - $t0" | bc -l > "$W/source.wall"
 }
@@ -134,13 +155,13 @@ report() {  # label e2e_seconds mta_cpu_seconds
   echo "$N / $e2e" | bc -l > "$W/$label.rate"
 }
 
-# One end-to-end run: label, MTA port, pid-for-cpu (or "")
+# One end-to-end run: label, MTA port, pid-for-cpu (or ""), spread (domains)
 e2e_run() {
-  local label=$1 port=$2 pid=${3:-} b0 b1 p0 p1 t0 t1 other cpu
+  local label=$1 port=$2 pid=${3:-} spread=${4:-0} b0 b1 p0 p1 t0 t1 other cpu
   start_sink "$N"
   b0=$(busy_jiffies); p0=0; [ -n "$pid" ] && p0=$(proc_jiffies "$pid")
   t0=$(now)
-  run_source "$port"
+  run_source "$port" "$spread"
   wait "$sink_pid"; sink_pid=
   t1=$(now)
   b1=$(busy_jiffies); p1=0; [ -n "$pid" ] && p1=$(proc_jiffies "$pid")
@@ -162,7 +183,7 @@ for run in $(seq "$RUNS"); do
 
   if [ "$VMTAS" -gt 0 ]; then
     sluice_conf "$SINK_PORT" "$VMTAS"; start_sluiced
-    e2e_run "sluice-e2e-${VMTAS}x${DOMAINS}" "$SL_PORT" "$sl_pid"
+    e2e_run "sluice-e2e-${VMTAS}x${DOMAINS}" "$SL_PORT" "$sl_pid" "$DOMAINS"
     kill "$sl_pid"; wait "$sl_pid" || true; sl_pid=
   fi
 
