@@ -3,7 +3,8 @@
 # for Sluice and for Postfix configured as a plain relay to the same sink, in
 # the same run. Prints msgs/s end-to-end, the injection rate, CPU per message
 # and the Sluice/Postfix ratio. Also an injection-only figure for Sluice
-# (destination unreachable, so everything is spooled and deferred).
+# (destination unreachable, so everything is spooled and deferred), and
+# the load generator's ceiling (smtp-source straight into smtp-sink).
 #
 # Usage (as root, from anywhere): bench/relay.sh
 # Knobs: N=20000 SIZE=5120 SESSIONS=20 CONC=20 RUNS=1 SKIP_POSTFIX=0 BUILD=build
@@ -196,6 +197,17 @@ for run in $(seq "$RUNS"); do
   printf 'RESULT %-22s inject %8.0f msgs/s   MTA CPU %6.0f us/msg\n' sluice-inject-only \
     "$(echo "$N / $inj" | bc -l)" "$(echo "($p1 - $p0) / $hz * 1000000 / $N" | bc -l)"
   kill "$sl_pid"; wait "$sl_pid" || true; sl_pid=
+
+  # The load generator's own ceiling: smtp-source straight into smtp-sink
+  # (no MTA; smtp-sink does no disk I/O), same N, size and sessions. On 2
+  # cores this bounds what any MTA's injection figure can show here.
+  # (-M above N: a sink that exits at the Nth message drops the sessions
+  # still closing, which smtp-source treats as fatal)
+  start_sink "$((N + 1))"
+  run_source "$SINK_PORT"
+  kill "$sink_pid"; wait "$sink_pid" 2>/dev/null || true; sink_pid=
+  printf 'RESULT %-22s inject %8.0f msgs/s   (smtp-source -> smtp-sink, no MTA)\n' loadgen-ceiling \
+    "$(echo "$N / $(cat "$W/source.wall")" | bc -l)"
 
   if [ "$SKIP_POSTFIX" != 1 ]; then
     "$here/postfix-relay.sh" start "$W/pf" "$PF_PORT" "$SINK_PORT" "$CONC"
