@@ -99,3 +99,11 @@ write("blank-lines-only", [
     "To: bob@example.net",
     "Subject: body of blank lines only",
 ], None, raw_body=b"\r\n \r\n\t\r\n\r\n")
+
+# Lines that SMTP must dot-stuff on the way in and out (RFC 5321 4.5.2),
+# including a line of a single dot that would end DATA if not stuffed.
+write("dot-lines", [
+    "To: bob@example.net",
+    "Subject: lines starting with dots",
+], [".", "..", ".leading dot", "...three dots", " .space then dot",
+    "", ".", "last line ."])
