@@ -208,6 +208,34 @@ test_sample_t(void **state)
 	free(want);
 }
 
+/* records d,b (the PowerMTA default): a t event between a d and a b
+ * leaves no trace -- not its line, not its columns in the header. */
+static void
+test_unselected_type_not_written(void **state)
+{
+	struct acctw_file f = { .iso_times = 1 };
+	struct acct_event ev[3];
+	char *got, *want;
+
+	(void)state;
+	f.records = (1u << ACCT_R_D) | (1u << ACCT_R_B);
+	sample_d(&ev[0]);
+	memset(&ev[1], 0, sizeof(ev[1]));
+	ev[1].type = ACCT_R_T;
+	ev[1].time_logged = tm_parse("2019-02-08 21:53:54+0000");
+	ev[1].v[ACCT_F_RCPT] = "DA@yahoo.fr";
+	ev[1].v[ACCT_F_DSN_ACTION] = "delayed";
+	ev[1].v[ACCT_F_DSN_DIAG] = "smtp;421 4.7.0 too many errors";
+	sample_b(&ev[2]);
+	got = write_events(&f, ev, 3);
+	want = xasprintf("%s,vmtaPool\r\n%s,\r\n%s,\r\n", default_header,
+	    sample_d_line, sample_b_line);
+	assert_string_equal(got, want);
+	assert_null(strstr(got, "yahoo.fr"));
+	free(got);
+	free(want);
+}
+
 static void
 test_sample_tq(void **state)
 {
@@ -569,6 +597,7 @@ main(void)
 		cmocka_unit_test(test_sample_d_b_exact),
 		cmocka_unit_test(test_sample_default_23),
 		cmocka_unit_test(test_sample_t),
+		cmocka_unit_test(test_unselected_type_not_written),
 		cmocka_unit_test(test_sample_tq),
 		cmocka_unit_test(test_sample_r),
 		cmocka_unit_test(test_quoting),
