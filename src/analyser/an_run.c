@@ -1,5 +1,13 @@
 /*
  * an_run.c -- input jobs, worker threads, chunk verification, merge.
+ *
+ * Memory and descriptors stay bounded whatever the number of inputs: a
+ * job's aggregate is allocated when a worker starts it and merged into the
+ * result (in input order) and freed as soon as every job before it is
+ * merged; workers do not start a job more than AN_AHEAD jobs past the
+ * oldest unmerged one. Files are opened by the worker that reads them
+ * (only large plain files, split into chunks, are mapped at start-up, and
+ * their descriptor is closed at once).
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -21,17 +29,23 @@
 #define AN_WIN		(16u << 20)	/* mmap feed window */
 #define AN_STREAM_BUF	(4u << 20)
 
+enum an_job_kind {
+	AN_JOB_STDIN,		/* stream over fd 0 */
+	AN_JOB_PATH,		/* opened by the worker: mmap or stream */
+	AN_JOB_CHUNK		/* part of a file mapped at start-up */
+};
+
 struct an_job {
 	const char	*file;
-	int		 stream;	/* 1: an_src over fd */
-	int		 fd;
-	const char	*base;		/* mmap */
+	enum an_job_kind kind;
+	const char	*base;		/* AN_JOB_CHUNK: the file's mapping */
 	size_t		 flen, start, stop;
 	int		 chunk;		/* 0 = first of its file */
 	struct an_hdr	 preset;
 	int		 has_preset;
+	int		 done;		/* under the pool lock */
 	/* results */
-	struct an_agg	 agg;
+	struct an_agg	*agg;		/* from start until merged */
 	uint64_t	 lines, headers, short_rows;
 	size_t		 end_off;
 	struct an_hdr	 final_hdr;
@@ -44,7 +58,14 @@ struct an_pool {
 	const struct an_ctx *ctx;
 	struct an_job	*jobs;
 	size_t		 njobs;
-	size_t		 next;		/* atomic */
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	size_t		 next;		/* under mu: next job to start */
+	size_t		 merged;	/* under mu: jobs merged so far */
+	size_t		 ahead;		/* next - merged limit */
+	struct an_agg	*out;		/* under mu */
+	struct an_run_stats *st;	/* under mu */
+	uint64_t	 line_base;	/* lines of earlier chunks of a file */
 	uint64_t	 done_bytes;	/* atomic */
 	uint64_t	 total_bytes;
 	int		 finished;	/* atomic */
@@ -66,12 +87,13 @@ an_job_finish(struct an_job *j, struct an_parser *ps)
 }
 
 static void
-an_job_mmap(struct an_pool *pl, struct an_job *j, struct an_parser *ps)
+an_job_mmap(struct an_pool *pl, struct an_job *j, struct an_parser *ps,
+    const char *base, size_t flen)
 {
-	const char *cur = j->base + j->start, *fend = j->base + j->flen;
+	const char *cur = base + j->start, *fend = base + flen;
 	size_t len, used;
 
-	ps->stop_at = j->stop < j->flen ? j->base + j->stop : NULL;
+	ps->stop_at = j->stop < flen ? base + j->stop : NULL;
 	while (cur < fend) {
 		len = (size_t)(fend - cur) > AN_WIN ? AN_WIN : (size_t)(fend - cur);
 		used = an_parser_feed(ps, cur, len, cur + len == fend);
@@ -82,11 +104,13 @@ an_job_mmap(struct an_pool *pl, struct an_job *j, struct an_parser *ps)
 		if (used == 0)
 			break;		/* cannot happen: records < window */
 	}
-	j->end_off = (size_t)(cur - j->base);
+	j->end_off = (size_t)(cur - base);
 }
 
+/* Stream fd (plain, gzip or zstd) through the parser; closes fd. */
 static void
-an_job_stream(struct an_pool *pl, struct an_job *j, struct an_parser *ps)
+an_job_stream(struct an_pool *pl, struct an_job *j, struct an_parser *ps,
+    int fd)
 {
 	struct an_src src;
 	size_t cap = AN_STREAM_BUF, have = 0, used;
@@ -94,8 +118,9 @@ an_job_stream(struct an_pool *pl, struct an_job *j, struct an_parser *ps)
 	ssize_t n;
 	uint64_t raw = 0;
 
-	if (an_src_open_fd(&src, j->fd) != 0) {
+	if (an_src_open_fd(&src, fd) != 0) {
 		log_warn("%s", j->file);
+		an_src_close(&src);
 		j->failed = 1;
 		return;
 	}
@@ -120,7 +145,48 @@ an_job_stream(struct an_pool *pl, struct an_job *j, struct an_parser *ps)
 	}
 	free(buf);
 	an_src_close(&src);
-	j->fd = -1;
+}
+
+/* Open a whole-file job: map a plain regular file, else stream it. */
+static void
+an_job_path(struct an_pool *pl, struct an_job *j, struct an_parser *ps)
+{
+	unsigned char mg[4];
+	struct stat sb;
+	void *m;
+	int fd;
+
+	if ((fd = open(j->file, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &sb) < 0) {
+		fprintf(stderr, "sluice acct: %s: %s\n", j->file,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		j->failed = 1;
+		return;
+	}
+	if (!S_ISREG(sb.st_mode) || (pread(fd, mg, 4, 0) >= 2 &&
+	    an_src_sniff(mg, 4) != AN_SRC_PLAIN)) {
+		an_job_stream(pl, j, ps, fd);
+		return;
+	}
+	if (sb.st_size == 0) {
+		close(fd);
+		return;
+	}
+	m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		fprintf(stderr, "sluice acct: %s: mmap: %s\n", j->file,
+		    strerror(errno));
+		j->failed = 1;
+		return;
+	}
+	madvise(m, (size_t)sb.st_size, MADV_SEQUENTIAL);
+	j->start = 0;
+	j->stop = (size_t)sb.st_size;
+	an_job_mmap(pl, j, ps, m, (size_t)sb.st_size);
+	munmap(m, (size_t)sb.st_size);
 }
 
 static void
@@ -128,18 +194,114 @@ an_job_run(struct an_pool *pl, struct an_job *j)
 {
 	struct an_parser ps;
 
-	an_agg_init(&j->agg, pl->ctx);
-	an_parser_init(&ps, j->file, pl->ctx->need, an_agg_record, &j->agg,
-	    &j->agg.errs);
+	j->agg = xmalloc(sizeof(*j->agg));
+	an_agg_init(j->agg, pl->ctx);
+	an_parser_init(&ps, j->file, pl->ctx->need, an_agg_record, j->agg,
+	    &j->agg->errs);
 	if (j->has_preset)
 		an_parser_preset(&ps, &j->preset);
 	if (j->chunk > 0)
 		ps.warned_nohdr = 1;
-	if (j->stream)
-		an_job_stream(pl, j, &ps);
-	else
-		an_job_mmap(pl, j, &ps);
+	switch (j->kind) {
+	case AN_JOB_STDIN:
+		an_job_stream(pl, j, &ps, 0);
+		break;
+	case AN_JOB_PATH:
+		an_job_path(pl, j, &ps);
+		break;
+	case AN_JOB_CHUNK:
+		an_job_mmap(pl, j, &ps, j->base, j->flen);
+		break;
+	}
 	an_job_finish(j, &ps);
+}
+
+static void
+an_job_drop_agg(struct an_job *j)
+{
+	if (j->agg) {
+		an_agg_fini(j->agg);
+		free(j->agg);
+		j->agg = NULL;
+	}
+}
+
+/* Check chunk j against the real end state of chunk p; re-read if wrong. */
+static void
+an_job_verify(struct an_pool *pl, struct an_job *p, struct an_job *j)
+{
+	int ok = p->end_off == j->start && (j->assumed == NULL ||
+	    (p->has_final && strcmp(p->final_hdr.text, j->assumed) == 0));
+
+	if (ok)
+		return;
+	pl->st->reparsed++;
+	an_job_drop_agg(j);
+	free(j->assumed);
+	j->assumed = NULL;
+	if (j->has_final)
+		an_hdr_fini(&j->final_hdr);
+	j->has_final = 0;
+	if (j->has_preset)
+		an_hdr_fini(&j->preset);
+	j->has_preset = p->has_final;
+	if (p->has_final)
+		an_hdr_copy(&j->preset, &p->final_hdr);
+	j->start = p->end_off < j->stop ? p->end_off : j->stop;
+	an_job_run(pl, j);
+	if (j->start == j->stop)
+		j->end_off = p->end_off > j->stop ? p->end_off : j->stop;
+}
+
+/* Release what job j still holds except its aggregate. */
+static void
+an_job_free(struct an_job *j)
+{
+	if (j->has_preset)
+		an_hdr_fini(&j->preset);
+	if (j->has_final)
+		an_hdr_fini(&j->final_hdr);
+	j->has_preset = j->has_final = 0;
+	free(j->assumed);
+	j->assumed = NULL;
+}
+
+/*
+ * Under pl->mu: merge every finished job that follows the merged prefix,
+ * in input order, and free it. A chunk is verified against its (already
+ * merged) predecessor first; a file's mapping goes with its last chunk.
+ */
+static void
+an_pool_merge_ready(struct an_pool *pl)
+{
+	struct an_run_stats *st = pl->st;
+
+	while (pl->merged < pl->njobs && pl->jobs[pl->merged].done) {
+		size_t i = pl->merged;
+		struct an_job *j = &pl->jobs[i];
+
+		if (j->chunk > 0) {
+			an_job_verify(pl, &pl->jobs[i - 1], j);
+			an_job_free(&pl->jobs[i - 1]);
+		} else {
+			pl->line_base = 0;
+			st->files++;
+		}
+		st->io_errors |= j->failed;
+		an_errlog_merge(&pl->out->errs, &j->agg->errs, pl->line_base);
+		an_agg_merge(pl->out, j->agg);
+		an_job_drop_agg(j);
+		pl->line_base += j->lines;
+		st->lines += j->lines;
+		st->headers += j->headers;
+		st->short_rows += j->short_rows;
+		if (i + 1 == pl->njobs || pl->jobs[i + 1].chunk == 0) {
+			an_job_free(j);
+			if (j->kind == AN_JOB_CHUNK)
+				munmap((void *)j->base, j->flen);
+		}
+		pl->merged++;
+	}
 }
 
 static void *
@@ -148,9 +310,21 @@ an_worker(void *arg)
 	struct an_pool *pl = arg;
 	size_t i;
 
-	while ((i = __atomic_fetch_add(&pl->next, 1, __ATOMIC_RELAXED)) <
-	    pl->njobs)
+	pthread_mutex_lock(&pl->mu);
+	for (;;) {
+		while (pl->next < pl->njobs && pl->next >= pl->merged + pl->ahead)
+			pthread_cond_wait(&pl->cv, &pl->mu);
+		if (pl->next >= pl->njobs)
+			break;
+		i = pl->next++;
+		pthread_mutex_unlock(&pl->mu);
 		an_job_run(pl, &pl->jobs[i]);
+		pthread_mutex_lock(&pl->mu);
+		pl->jobs[i].done = 1;
+		an_pool_merge_ready(pl);
+		pthread_cond_broadcast(&pl->cv);
+	}
+	pthread_mutex_unlock(&pl->mu);
 	return NULL;
 }
 
@@ -179,7 +353,8 @@ an_progress(void *arg)
 }
 
 static struct an_job *
-an_job_new(struct an_job **v, size_t *n, const char *file)
+an_job_new(struct an_job **v, size_t *n, const char *file,
+    enum an_job_kind kind)
 {
 	struct an_job *j;
 
@@ -187,7 +362,7 @@ an_job_new(struct an_job **v, size_t *n, const char *file)
 	j = &(*v)[(*n)++];
 	memset(j, 0, sizeof(*j));
 	j->file = file;
-	j->fd = -1;
+	j->kind = kind;
 	return j;
 }
 
@@ -202,9 +377,9 @@ an_next_line(const char *base, size_t len, size_t x)
 
 static void
 an_jobs_mmap(struct an_job **v, size_t *n, const char *file, const char *base,
-    size_t len, int threads, size_t split_min)
+    size_t len, int threads)
 {
-	size_t nchunks = len >= split_min && threads > 1 ? (size_t)threads : 1;
+	size_t nchunks = (size_t)threads;
 	size_t first_end = an_next_line(base, len, 0), start = 0;
 	struct an_hdr h;
 	int have_h = 0;
@@ -218,7 +393,7 @@ an_jobs_mmap(struct an_job **v, size_t *n, const char *file, const char *base,
 		have_h = an_hdr_parse(&h, base, hl) == 0;
 	}
 	for (size_t k = 0; k < nchunks; k++) {
-		struct an_job *j = an_job_new(v, n, file);
+		struct an_job *j = an_job_new(v, n, file, AN_JOB_CHUNK);
 		j->base = base;
 		j->flen = len;
 		j->chunk = (int)k;
@@ -237,7 +412,11 @@ an_jobs_mmap(struct an_job **v, size_t *n, const char *file, const char *base,
 		an_hdr_fini(&h);
 }
 
-/* Add the jobs of one input; -1 if it cannot be opened. */
+/*
+ * Add the jobs of one input; -1 if it cannot be read. Only a plain file
+ * large enough to split is opened (and mapped) here; every other file is
+ * opened by the worker that reads it, so no descriptor is held meanwhile.
+ */
 static int
 an_jobs_add(struct an_job **v, size_t *n, const char *file, int threads,
     size_t split_min, uint64_t *total)
@@ -248,8 +427,17 @@ an_jobs_add(struct an_job **v, size_t *n, const char *file, int threads,
 	int fd;
 
 	if (strcmp(file, "-") == 0) {
-		an_job_new(v, n, "(stdin)")->stream = 1;
-		(*v)[*n - 1].fd = 0;
+		an_job_new(v, n, "(stdin)", AN_JOB_STDIN);
+		return 0;
+	}
+	if (stat(file, &sb) < 0) {
+		fprintf(stderr, "sluice acct: %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	*total += (uint64_t)sb.st_size;
+	if (!S_ISREG(sb.st_mode) || threads < 2 ||
+	    (size_t)sb.st_size < split_min || sb.st_size == 0) {
+		an_job_new(v, n, file, AN_JOB_PATH);
 		return 0;
 	}
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) < 0) {
@@ -258,16 +446,10 @@ an_jobs_add(struct an_job **v, size_t *n, const char *file, int threads,
 			close(fd);
 		return -1;
 	}
-	*total += (uint64_t)sb.st_size;
-	if (!S_ISREG(sb.st_mode) || (pread(fd, mg, 4, 0) >= 2 &&
-	    an_src_sniff(mg, 4) != AN_SRC_PLAIN)) {
-		struct an_job *j = an_job_new(v, n, file);
-		j->stream = 1;
-		j->fd = fd;
-		return 0;
-	}
-	if (sb.st_size == 0) {
+	if ((pread(fd, mg, 4, 0) >= 2 && an_src_sniff(mg, 4) != AN_SRC_PLAIN) ||
+	    sb.st_size == 0) {
 		close(fd);
+		an_job_new(v, n, file, AN_JOB_PATH);
 		return 0;
 	}
 	m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -278,77 +460,8 @@ an_jobs_add(struct an_job **v, size_t *n, const char *file, int threads,
 		return -1;
 	}
 	madvise(m, (size_t)sb.st_size, MADV_SEQUENTIAL | MADV_WILLNEED);
-	an_jobs_mmap(v, n, file, m, (size_t)sb.st_size, threads, split_min);
+	an_jobs_mmap(v, n, file, m, (size_t)sb.st_size, threads);
 	return 0;
-}
-
-/* Check chunk j against the real end state of chunk p; re-read if wrong. */
-static void
-an_job_verify(struct an_pool *pl, struct an_job *p, struct an_job *j,
-    struct an_run_stats *st)
-{
-	int ok = p->end_off == j->start && (j->assumed == NULL ||
-	    (p->has_final && strcmp(p->final_hdr.text, j->assumed) == 0));
-
-	if (ok)
-		return;
-	st->reparsed++;
-	an_agg_fini(&j->agg);
-	free(j->assumed);
-	j->assumed = NULL;
-	if (j->has_final)
-		an_hdr_fini(&j->final_hdr);
-	j->has_final = 0;
-	if (j->has_preset)
-		an_hdr_fini(&j->preset);
-	j->has_preset = p->has_final;
-	if (p->has_final)
-		an_hdr_copy(&j->preset, &p->final_hdr);
-	j->start = p->end_off < j->stop ? p->end_off : j->stop;
-	an_job_run(pl, j);
-	if (j->start == j->stop)
-		j->end_off = p->end_off > j->stop ? p->end_off : j->stop;
-}
-
-static void
-an_job_free(struct an_job *j)
-{
-	if (j->has_preset)
-		an_hdr_fini(&j->preset);
-	if (j->has_final)
-		an_hdr_fini(&j->final_hdr);
-	free(j->assumed);
-	if (!j->stream && j->chunk == 0 && j->base)
-		munmap((void *)j->base, j->flen);
-	if (j->stream && j->fd > 0)
-		close(j->fd);
-}
-
-static void
-an_run_merge(struct an_pool *pl, struct an_agg *out, struct an_run_stats *st)
-{
-	uint64_t base = 0;
-
-	for (size_t i = 0; i < pl->njobs; i++) {
-		struct an_job *j = &pl->jobs[i];
-		if (j->chunk > 0)
-			an_job_verify(pl, &pl->jobs[i - 1], j, st);
-		else {
-			base = 0;
-			st->files++;
-		}
-		st->io_errors |= j->failed;
-		an_errlog_merge(&out->errs, &j->agg.errs, base);
-		an_agg_merge(out, &j->agg);
-		base += j->lines;
-		st->lines += j->lines;
-		st->headers += j->headers;
-		st->short_rows += j->short_rows;
-	}
-	for (size_t i = 0; i < pl->njobs; i++) {
-		an_agg_fini(&pl->jobs[i].agg);
-		an_job_free(&pl->jobs[i]);
-	}
 }
 
 int
@@ -365,10 +478,16 @@ an_run(const struct an_ctx *ctx, struct an_agg *out, struct an_run_stats *st)
 	memset(&pl, 0, sizeof(pl));
 	memset(st, 0, sizeof(*st));
 	pl.ctx = ctx;
+	pl.out = out;
+	pl.st = st;
+	pthread_mutex_init(&pl.mu, NULL);
+	pthread_cond_init(&pl.cv, NULL);
 	for (size_t i = 0; i < o->nfiles; i++)
 		if (an_jobs_add(&pl.jobs, &pl.njobs, o->files[i], nth,
 		    o->split_min, &pl.total_bytes) != 0)
 			st->io_errors = 1;
+	/* Room for every chunk of one split file in flight, and a few more. */
+	pl.ahead = 2 * (size_t)nth + 2;
 	if ((size_t)nth > pl.njobs)
 		nth = pl.njobs ? (int)pl.njobs : 1;
 	if (show)
@@ -381,9 +500,10 @@ an_run(const struct an_ctx *ctx, struct an_agg *out, struct an_run_stats *st)
 	__atomic_store_n(&pl.finished, 1, __ATOMIC_RELAXED);
 	if (show)
 		pthread_join(prog, NULL);
-	an_run_merge(&pl, out, st);
 	st->bytes = pl.total_bytes ? pl.total_bytes : pl.done_bytes;
 	free(pl.jobs);
+	pthread_cond_destroy(&pl.cv);
+	pthread_mutex_destroy(&pl.mu);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	st->seconds = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
