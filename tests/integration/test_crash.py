@@ -1,14 +1,20 @@
 """
 test_crash.py -- the durability promise: every message that got "250" is
 delivered at least once, even if sluiced is killed with SIGKILL while
-10,000 messages are in flight.
+messages are being injected and delivered.
 
-Eight client threads inject 10,000 uniquely numbered messages over
+Eight client threads inject up to 10,000 uniquely numbered messages over
 persistent SMTP sessions; the id of every message acknowledged with 250 is
-recorded. While deliveries to the sink are under way, the daemon gets
-SIGKILL right after the last acknowledgement. It is restarted on the same
-spool; the sink must then receive every acknowledged id. Duplicates (sent
-before the kill but not yet journaled as delivered) are allowed and printed.
+recorded. Once about half are acknowledged -- injectors still sending,
+deliveries to the sink under way -- the daemon gets SIGKILL. To be sure
+acknowledged mail is still queued at that moment, the sink defers every
+id ending in 5 (451) until the kill; after the kill it accepts everything.
+
+sluiced is restarted on the same spool; the sink must then receive every
+acknowledged id. A message whose 250 never reached the client may or may
+not be delivered; only acknowledged ones count. Duplicates (delivered
+before the kill but not yet journaled as delivered) are allowed. The lost
+and duplicate counts are written to the terminal even under `pytest -q`.
 """
 import collections
 import re
@@ -16,17 +22,43 @@ import smtplib
 import threading
 import time
 
+import pytest
+
 from conftest import wait_for
 from relayenv import RelayEnv
 
 N = 10000
 THREADS = 8
 ID_RE = re.compile(rb"X-Test-Id: (\d+)")
+# Held back until the kill: a tenth of the ids, answered 451 at RCPT.
+DEFER_UNTIL_KILL = {"rcpt": [{"re": r"^r\d*5@", "reply": "451 4.3.0 held"}]}
+
+
+@pytest.fixture
+def report(request):
+    """Write a line to the terminal, visible with -q and for passing tests."""
+    pm = request.config.pluginmanager
+    tr = pm.get_plugin("terminalreporter")
+    capman = pm.get_plugin("capturemanager")
+
+    def write(line):
+        if tr is None or capman is None:
+            print(line)
+            return
+        with capman.global_and_fixture_disabled():   # past output capture
+            tr.ensure_newline()
+            tr.write_line(line)
+    return write
 
 
 def inject(env, ids, acked, lock):
-    s = smtplib.SMTP("127.0.0.1", env.smtp_port, timeout=30)
-    s.ehlo("crash.test")
+    """Send ids in order on one session; stop at the first failure (the
+    daemon is killed under it). Only a 250 to DATA records an id."""
+    try:
+        s = smtplib.SMTP("127.0.0.1", env.smtp_port, timeout=30)
+        s.ehlo("crash.test")
+    except (smtplib.SMTPException, OSError):
+        return
     try:
         for i in ids:
             msg = (f"From: a@sender.test\r\nTo: r{i}@ok.test\r\n"
@@ -34,19 +66,25 @@ def inject(env, ids, acked, lock):
                    f"body {i}\r\n").encode()
             try:
                 s.sendmail("a@sender.test", [f"r{i}@ok.test"], msg)
-            except smtplib.SMTPException:
+            except (smtplib.SMTPException, OSError):
                 return
             with lock:
                 acked.add(i)
     finally:
         try:
             s.quit()
-        except Exception:
+        except (smtplib.SMTPException, OSError):
             pass
 
 
-def test_kill9_loses_no_acknowledged_message(tmp_path):
-    with RelayEnv(tmp_path, retry="1s") as env:
+def delivered_ids(env):
+    return collections.Counter(
+        int(m.group(1)) for msg in list(env.rcpt.messages)
+        if (m := ID_RE.search(msg.data)))
+
+
+def test_kill9_mid_injection_loses_no_acknowledged_message(tmp_path, report):
+    with RelayEnv(tmp_path, rcpt_script=DEFER_UNTIL_KILL, retry="1s") as env:
         acked, lock = set(), threading.Lock()
         threads = [threading.Thread(target=inject,
                                     args=(env, range(k, N, THREADS), acked, lock))
@@ -54,27 +92,50 @@ def test_kill9_loses_no_acknowledged_message(tmp_path):
         t0 = time.monotonic()
         for t in threads:
             t.start()
-        for t in threads:
-            t.join(300)
-        inject_s = time.monotonic() - t0
-        delivered_before = len(env.rcpt.messages)
+        wait_for(lambda: len(acked) >= N // 2, timeout=120, interval=0.01,
+                 what="half of the messages acknowledged")
         env.daemon.kill9()
-        assert len(acked) == N, f"only {len(acked)} of {N} acknowledged"
-
-        env.daemon.start()
+        kill_s = time.monotonic() - t0
+        for t in threads:
+            t.join(60)
+            assert not t.is_alive(), "injector did not stop after the kill"
+        # Every 250 the daemon sent before dying has been read by now.
         want = set(acked)
+        before = delivered_ids(env)
+        delivered_before = len(want & set(before))
+        assert len(want) < N, "injection finished before the kill"
+        assert delivered_before < len(want), \
+            "nothing acknowledged was left queued at the kill"
+
+        env.rcpt.set_script({})
+        env.daemon.start()
 
         def all_seen():
-            seen = {int(m.group(1)) for msg in list(env.rcpt.messages)
-                    if (m := ID_RE.search(msg.data))}
-            return want <= seen
-        wait_for(all_seen, timeout=600, interval=0.5,
-                 what="every acknowledged message delivered after restart")
-        counts = collections.Counter(
-            int(ID_RE.search(m.data).group(1)) for m in env.rcpt.messages)
+            return want <= set(delivered_ids(env))
+        try:
+            wait_for(all_seen, timeout=90, interval=0.5,
+                     what="every acknowledged message delivered after restart")
+        except TimeoutError:
+            pass                        # reported and asserted below
+
+        # Let late redeliveries land so the duplicate count is final:
+        # stable for two retry intervals.
+        last = [-1, time.monotonic()]
+
+        def settled():
+            n = len(env.rcpt.messages)
+            if n != last[0]:
+                last[:] = [n, time.monotonic()]
+            return time.monotonic() - last[1] >= 2.0
+        wait_for(settled, timeout=30, interval=0.2, what="sink to settle")
+
+        counts = delivered_ids(env)
+        lost = sorted(want - set(counts))
         dups = sum(c - 1 for c in counts.values() if c > 1)
-        print(f"\ncrash test: {N} injected in {inject_s:.1f}s, "
-              f"{delivered_before} delivered before SIGKILL, "
-              f"{len(want)} acknowledged, all delivered after restart, "
-              f"{dups} duplicates")
-        assert not (want - set(counts))
+        unacked_delivered = len(set(counts) - want)
+        report(f"crash test: SIGKILL after {kill_s:.1f}s with {len(want)} of "
+               f"{N} acknowledged, {delivered_before} of them delivered "
+               f"before the kill; after restart: {len(want) - len(lost)} "
+               f"acknowledged delivered, {len(lost)} lost, {dups} "
+               f"duplicates, {unacked_delivered} unacknowledged delivered")
+        assert not lost, f"{len(lost)} acknowledged messages lost: {lost[:20]}"
