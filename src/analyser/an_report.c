@@ -41,7 +41,10 @@ an_report_section(struct an_report *r, enum an_section s)
 	case AN_S_CODES: an_tab_codes(t, a); break;
 	case AN_S_DIAG: an_tab_diag(t, a); break;
 	case AN_S_BCAT: an_tab_bcat(t, a); break;
-	case AN_S_SERIES: an_tab_series(t, a); break;
+	case AN_S_SERIES:
+		an_tab_series(t, a);
+		an_tab_isp_series(an_report_add(r), a);
+		break;
 	case AN_S_QTIME: an_tab_qtime(t, a); break;
 	case AN_S_TRENDS: an_tab_trends(t, &r->trends); break;
 	case AN_S_ALERTS: an_tab_alerts(t, &r->alerts); break;

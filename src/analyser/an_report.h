@@ -44,6 +44,8 @@ void an_tab_codes(struct an_table *t, const struct an_agg *a);
 void an_tab_diag(struct an_table *t, const struct an_agg *a);
 void an_tab_bcat(struct an_table *t, const struct an_agg *a);
 void an_tab_series(struct an_table *t, const struct an_agg *a);
+/* Per ISP per bucket; the terminal shows the top AN_SERIES_ISPS ISPs. */
+void an_tab_isp_series(struct an_table *t, const struct an_agg *a);
 void an_tab_qtime(struct an_table *t, const struct an_agg *a);
 void an_tab_trends(struct an_table *t, const struct an_trends *tr);
 void an_tab_alerts(struct an_table *t, const struct an_alerts *al);

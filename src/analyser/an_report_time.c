@@ -1,6 +1,6 @@
 /*
- * an_report_time.c -- time series, time in queue, trends, alerts and
- * malformed-line tables.
+ * an_report_time.c -- time series (overall and per ISP), time in queue,
+ * trends, alerts and malformed-line tables.
  */
 #include <math.h>
 #include <stdio.h>
@@ -88,6 +88,63 @@ an_tab_series(struct an_table *t, const struct an_agg *a)
 				    an_rate(c->n[ACCT_R_T], an_attempts(c)));
 		}
 	}
+	free(ix);
+}
+
+/*
+ * Long form, one row per ISP per bucket: ISPs by attempts (most first),
+ * each with every bucket of the period (rates empty where it had no
+ * attempts). JSON/CSV have every ISP with attempts; the terminal table
+ * stops after the top AN_SERIES_ISPS.
+ */
+void
+an_tab_isp_series(struct an_table *t, const struct an_agg *a)
+{
+	size_t *ix = an_buckets_sorted(a);
+	int isps[AN_ISP_MAX], ni = an_top_isps(a, isps, AN_ISP_MAX);
+	char buf[64];
+
+	an_table_init(t, "isp_series", "Time series per ISP (UTC buckets)");
+	an_table_col(t, "isp", "ISP", AN_C_STR);
+	an_table_col(t, "bucket", "bucket", AN_C_STR);
+	an_table_col(t, "epoch", "epoch", AN_C_INT);
+	an_table_col(t, "attempts", "attempts", AN_C_INT);
+	an_table_col(t, "delivered", "delivered", AN_C_INT);
+	an_table_col(t, "deferred", "deferred", AN_C_INT);
+	an_table_col(t, "bounced", "bounced", AN_C_INT);
+	an_table_col(t, "delivery_rate", "deliv%", AN_C_PCT);
+	an_table_col(t, "deferral_rate", "defer%", AN_C_PCT);
+	an_table_col(t, "bounce_rate", "bounce%", AN_C_PCT);
+	for (int k = 0; k < ni; k++) {
+		if (k == AN_SERIES_ISPS)
+			t->text_rows = t->nrows;
+		for (size_t i = 0; i < a->buckets.n; i++) {
+			const struct an_bucket *b = an_htab_val(&a->buckets,
+			    ix[i]);
+			const struct an_counts *c = &b->isp[isps[k]];
+			uint64_t at = an_attempts(c);
+			int64_t ts;
+
+			memcpy(&ts, a->buckets.ents[ix[i]].key, sizeof(ts));
+			an_fmt_utc(ts, buf, sizeof(buf), 0);
+			an_table_row(t);
+			an_table_set_str(t, 0, a->ctx->isps->names[isps[k]]);
+			an_table_set_str(t, 1, buf);
+			an_table_set_num(t, 2, (double)ts);
+			an_table_set_num(t, 3, (double)at);
+			an_table_set_num(t, 4, (double)c->n[ACCT_R_D]);
+			an_table_set_num(t, 5, (double)c->n[ACCT_R_T]);
+			an_table_set_num(t, 6, (double)c->n[ACCT_R_B]);
+			if (at == 0)
+				continue;
+			an_table_set_num(t, 7, an_rate(c->n[ACCT_R_D], at));
+			an_table_set_num(t, 8, an_rate(c->n[ACCT_R_T], at));
+			an_table_set_num(t, 9, an_rate(c->n[ACCT_R_B], at));
+		}
+	}
+	if (t->text_rows)
+		t->note = xasprintf("(top %d of %d ISPs shown; --json/--csv "
+		    "have all)", AN_SERIES_ISPS, ni);
 	free(ix);
 }
 

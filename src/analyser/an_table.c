@@ -171,6 +171,8 @@ an_table_text(const struct an_table *t, FILE *f)
 {
 	size_t w[AN_TABLE_MAXCOLS];
 	char buf[512];
+	size_t nr = t->text_rows && t->text_rows < t->nrows ? t->text_rows :
+	    t->nrows;
 
 	fprintf(f, "%s\n", t->title);
 	for (size_t i = an_width(t->title); i > 0; i--)
@@ -180,13 +182,13 @@ an_table_text(const struct an_table *t, FILE *f)
 		w[c] = an_width(t->cols[c].title);
 		if (t->cols[c].wide)
 			continue;
-		for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t r = 0; r < nr; r++) {
 			an_text_cell(t, r, c, buf, sizeof(buf));
 			if (an_width(buf) > w[c])
 				w[c] = an_width(buf);
 		}
 	}
-	for (size_t r = 0; r <= t->nrows; r++) {
+	for (size_t r = 0; r <= nr; r++) {
 		size_t last = t->ncols;
 		while (last > 0 && t->cols[last - 1].wide)
 			last--;

@@ -45,6 +45,7 @@ struct an_table {
 	size_t		 nrows, cap;
 	struct an_cell	*cells;		/* nrows x ncols */
 	char		*note;		/* printed under the text table */
+	size_t		 text_rows;	/* terminal shows the first N (0 all) */
 };
 
 void an_table_init(struct an_table *t, const char *name, const char *title);
