@@ -8,7 +8,11 @@
  * Rotation: when the path names a different inode, the old file is read
  * to its end and the new one is opened from its start (its header comes
  * first); when the file shrinks (truncation) it is re-read from the start.
- * If we start at the end of an existing file, its header is read first.
+ * If we start at the end of an existing file, its header is read first
+ * and its lines are counted (up to AN_WATCH_COUNT_MAX bytes), so malformed
+ * lines are reported as file:line; past that size they are reported as
+ * "line N after watch start". Each malformed line is printed to stderr
+ * when it is read; the summary line carries the count since start.
  */
 #include <sys/stat.h>
 
@@ -28,6 +32,7 @@
 
 #define AN_WATCH_SLOTS	15
 #define AN_WATCH_BUF	(4u << 20)
+#define AN_WATCH_COUNT_MAX ((off_t)1 << 30)
 
 static volatile sig_atomic_t an_watch_stop;
 
@@ -45,6 +50,9 @@ struct an_watch {
 	size_t		 have;
 	char		(*active)[200];	/* alerts currently firing */
 	size_t		 nactive;
+	struct an_errlog errs;		/* malformed lines not yet printed */
+	uint64_t	 nerr;		/* malformed lines since start */
+	int		 lines_known;	/* ps.line counts from file start */
 };
 
 static void
@@ -77,6 +85,51 @@ an_watch_rec(void *arg, const struct an_rec *r)
 		w->slot_id[k] = id;
 	}
 	an_agg_record(&w->slot[k], r);
+	if (w->slot[k].errs.n)		/* e.g. a bad timeLogged */
+		an_errlog_merge(&w->errs, &w->slot[k].errs, 0);
+}
+
+/* Print the malformed lines read since the last call; count them. */
+static void
+an_watch_errs(struct an_watch *w)
+{
+	struct an_errlog *l = &w->errs;
+
+	for (size_t i = 0; i < l->nkept; i++) {
+		if (w->lines_known)
+			fprintf(stderr, "sluice acct watch: %s:%llu: %s\n",
+			    l->kept[i].file,
+			    (unsigned long long)l->kept[i].line, l->kept[i].msg);
+		else
+			fprintf(stderr, "sluice acct watch: %s: line %llu after "
+			    "watch start: %s\n", l->kept[i].file,
+			    (unsigned long long)l->kept[i].line, l->kept[i].msg);
+	}
+	if (l->n > l->nkept)
+		fprintf(stderr, "sluice acct watch: %llu more malformed lines\n",
+		    (unsigned long long)(l->n - l->nkept));
+	w->nerr += l->n;
+	an_errlog_fini(l);
+}
+
+/* Number of LFs in the first len bytes of fd. */
+static uint64_t
+an_watch_count_lines(int fd, off_t len)
+{
+	char *buf = xmalloc(1u << 20);
+	uint64_t lines = 0;
+	off_t off = 0;
+	ssize_t n;
+
+	while (off < len && (n = pread(fd, buf, (size_t)(len - off) <
+	    (1u << 20) ? (size_t)(len - off) : (1u << 20), off)) > 0) {
+		for (const char *p = buf, *e = buf + n;
+		    (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+			lines++;
+		off += n;
+	}
+	free(buf);
+	return lines;
 }
 
 /* Open path; when at_end, remember its header and start at its end. */
@@ -95,14 +148,17 @@ an_watch_open(struct an_watch *w, const char *path, int at_end)
 	w->off = 0;
 	w->have = 0;
 	an_parser_fini(&w->ps);
-	an_parser_init(&w->ps, path, w->ctx.need, an_watch_rec, w,
-	    &w->slot[0].errs);
+	an_parser_init(&w->ps, path, w->ctx.need, an_watch_rec, w, &w->errs);
+	w->lines_known = 1;
 	if (at_end && sb.st_size > 0) {
 		n = pread(w->fd, hdr, sizeof(hdr) - 1, 0);
 		if (n > 0 && (nl = memchr(hdr, '\n', (size_t)n)) != NULL)
 			an_parser_feed(&w->ps, hdr, (size_t)(nl + 1 - hdr), 0);
+		an_watch_errs(w);
 		w->off = sb.st_size;
-		w->ps.line = 0;		/* line numbers unknown from here */
+		w->lines_known = sb.st_size <= AN_WATCH_COUNT_MAX;
+		w->ps.line = w->lines_known ?
+		    an_watch_count_lines(w->fd, sb.st_size) : 0;
 	}
 	return 0;
 }
@@ -122,6 +178,7 @@ an_watch_read(struct an_watch *w, const char *path)
 		w->off += n;
 		w->have += (size_t)n;
 		used = an_parser_feed(&w->ps, w->buf, w->have, 0);
+		an_watch_errs(w);
 		memmove(w->buf, w->buf + used, w->have - used);
 		w->have -= used;
 		if (w->have == AN_WATCH_BUF)
@@ -154,11 +211,11 @@ an_watch_summary(const struct an_agg *a, const struct an_watch *w)
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
 	printf("%s last %llds: %llu records, %llu attempts, delivered %.1f%%, "
-	    "deferred %.1f%%, bounced %.1f%%, %llu malformed\n", ts,
+	    "deferred %.1f%%, bounced %.1f%%, %llu malformed since start\n", ts,
 	    (long long)w->o->window, (unsigned long long)a->records,
 	    (unsigned long long)at, an_rate(c->n[ACCT_R_D], at),
 	    an_rate(c->n[ACCT_R_T], at), an_rate(c->n[ACCT_R_B], at),
-	    (unsigned long long)a->errs.n);
+	    (unsigned long long)w->nerr);
 }
 
 /* Merge the live slots, print alert changes and the summary line. */
@@ -239,8 +296,7 @@ an_watch_main(const struct an_opts *o, const struct an_isp_map *isps)
 	}
 	path = o->files[0];
 	an_watch_setup(&w, o, isps, &wo);
-	an_parser_init(&w.ps, path, w.ctx.need, an_watch_rec, &w,
-	    &w.slot[0].errs);
+	an_parser_init(&w.ps, path, w.ctx.need, an_watch_rec, &w, &w.errs);
 	if (an_watch_open(&w, path, !o->from_start) != 0)
 		fprintf(stderr, "sluice acct watch: %s: %s (waiting)\n", path,
 		    strerror(errno));
@@ -270,6 +326,7 @@ an_watch_main(const struct an_opts *o, const struct an_isp_map *isps)
 		an_agg_fini(&w.slot[k]);
 	free(w.active);
 	free(w.buf);
+	an_errlog_fini(&w.errs);
 	(void)maxl;
 	return 0;
 }

@@ -71,3 +71,46 @@ def test_watch_follows_growth_and_rotation(tmp_path):
     assert p.returncode == 0, err
     assert "Sanitizer" not in err and "runtime error" not in err
     assert "malformed" in "".join(out)
+
+
+def test_watch_reports_malformed_lines_with_line_numbers(tmp_path):
+    path = tmp_path / "acct.csv"
+    with open(path, "w", newline="") as f:
+        f.write(HDR)
+        for i in range(50):          # history: skipped, but its lines count
+            diag = "421 4.7.0 a\r\nb" if i == 7 else "421 4.7.0 old"
+            f.write(line("t", "gmail.com", "10.0.0.9", diag))
+    # header + 50 records, one holding a quoted CRLF: 52 lines so far
+    p = subprocess.Popen(ACCT + ["watch", str(path), "--interval", "0.5",
+                                 "--window", "60", "--exit-after", "25"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    out = []
+    try:
+        assert wait_for(p, out, "last 60s", time.time() + 10), out
+        with open(path, "a", newline="") as f:
+            f.write(line("d", "gmail.com", "10.0.0.1"))         # line 53
+            f.write("zz,1,2,3\r\n")                              # line 54
+            f.write(line("d", "gmail.com", "10.0.0.1"))         # line 55
+        assert wait_for(p, out, "%s:54: unknown record type 'zz'" % path,
+                        time.time() + 10), out
+        assert wait_for(p, out, "1 malformed since start",
+                        time.time() + 10), out
+        # a later tick still counts it; a second bad line adds to it
+        assert wait_for(p, out, "1 malformed since start",
+                        time.time() + 10), out
+        with open(path, "a", newline="") as f:
+            f.write("qq,1,2,3\r\n")                              # line 56
+        assert wait_for(p, out, "%s:56: unknown record type 'qq'" % path,
+                        time.time() + 10), out
+        assert wait_for(p, out, "2 malformed since start",
+                        time.time() + 10), out
+        assert wait_for(p, out, "2 malformed since start",
+                        time.time() + 10), out
+    finally:
+        p.terminate()
+        rest, _ = p.communicate(timeout=10)
+    out.append(rest)
+    text = "".join(out)
+    assert p.returncode == 0, text
+    assert "Sanitizer" not in text and "runtime error" not in text
