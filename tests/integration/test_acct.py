@@ -295,5 +295,9 @@ def test_trends_detect_rising_deferrals(tmp_path):
     j = jrun(["trends", str(p)])
     kinds = {(t["kind"], t["subject"]) for t in j["trends"]}
     assert ("deferral-rising", "Gmail") in kinds
-    assert ("reason-shift", "reputation") in kinds or \
-        ("deferral-rising", "all") in kinds
+    assert ("deferral-rising", "all") in kinds
+    # no failures at all in the first third: nothing to compare reasons
+    # with (test_acct_reports.py has the reason-shift case)
+    assert not [k for k in kinds if k[0] == "reason-shift"]
+    g = [t for t in j["trends"] if t["subject"] == "Gmail"][0]
+    assert g["before"] == 0 and abs(g["after"] - 25) < 0.5
