@@ -256,3 +256,46 @@ def test_trend_queue_time_growing(tmp_path):
         tmp_path, lambda h, i, t: "d,%d,%d,u%d@gmail.com,2.0.0,250 ok,"
         "10.0.0.1" % (t, t - 10, i))])
     assert j["trends"] == []
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_receipt_fbl_remote_bounce_and_status_records(tmp_path, legacy):
+    p = gen(tmp_path / "o.csv", "--records", "6000", "--seed", "4",
+            "--other-types", "0.3", *(["--legacy"] if legacy else []))
+    types = collections.Counter(r["type"] for r in records(p))
+    for t in ("r", "f", "rb", "rs"):
+        assert types[t] > 200, t
+    j = jrun(["report", p, "--top", "0"])
+    s = rows(j, "summary", "outcome")
+    for name, t in (("delivered", "d"), ("bounced", "b"), ("deferred", "t"),
+                    ("queue-deferred", "tq"), ("received", "r"),
+                    ("feedback-loop", "f"), ("remote-bounce", "rb"),
+                    ("remote-status", "rs")):
+        assert s[name]["count"] == types[t], name
+    assert s["records"]["count"] == sum(types.values())
+    # rs carries a 4.x.x status and rb a bounceCat: neither is expired
+    exp = sum(1 for r in records(p) if r["type"] == "b" and (
+        r["bounceCat"] == "message-expired" or
+        r["dsnStatus"].startswith("4.")))
+    assert s["expired"]["count"] == exp
+    # f records name a source IP: they are not delivery attempts there
+    check_dim(rows(j, "ips", "ip"), counts_by(p, ip_of))
+    isp = isp_of(p)
+    # (legacy tq records have neither rcpt nor queue: no domain)
+    check_dim(rows(j, "isps", "isp"), counts_by(
+        p, lambda r: isp.get(domain(r), "(no domain)")))
+    # bounceCat: b and rb counted in their own columns
+    bc = collections.defaultdict(collections.Counter)
+    for r in records(p):
+        if r["bounceCat"]:
+            bc[r["bounceCat"]][r["type"]] += 1
+    got = rows(j, "bouncecat", "category")
+    for cat, c in bc.items():
+        assert got[cat]["bounced"] == c["b"], cat
+        assert got[cat]["remote_bounced"] == c["rb"], cat
+    assert sum(g["remote_bounced"] for g in got.values()) == types["rb"]
+    # one thread or several chunks: the same
+    many = jrun(["report", p, "--top", "0", "--threads", "4",
+                 "--split-min", "1000"])
+    for k in ("summary", "ips", "isps", "bouncecat", "diag", "codes"):
+        assert many[k] == j[k], k
