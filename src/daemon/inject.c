@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "acct/acctw.h"
@@ -60,6 +59,7 @@ inj_free(struct inj *ij)
 	for (size_t i = 0; i < ij->in.nrcpt; i++) {
 		free((char *)ij->rcpts[i].addr);
 		free((char *)ij->rcpts[i].orcpt);
+		free((char *)ij->rcpts[i].vmta);
 	}
 	free(ij->rcpts);
 	for (size_t i = 0; i < ij->nstrs; i++)
@@ -88,7 +88,9 @@ receipt_records(struct server *sv, const struct inj *ij,
 		a.v[ACCT_F_SRC_MTA] = in->src_mta;
 		a.v[ACCT_F_RCV_SOURCE_IP] = in->rcv_ip;
 		a.v[ACCT_F_RCV_DESTINATION_IP] = ij->rcv_dst;
-		a.v[ACCT_F_VMTA] = in->vmta ? in->vmta : "{default}";
+		/* the name asked for: the recipient's own (rcpt-to) */
+		a.v[ACCT_F_VMTA] = in->rcpts[i].vmta ? in->rcpts[i].vmta :
+		    in->vmta ? in->vmta : SCHED_DEFAULT_VMTA;
 		a.v[ACCT_F_JOB_ID] = in->job_id;
 		a.v[ACCT_F_ENV_ID] = in->envid;
 		a.v[ACCT_F_RCV_SMTP_USER] = in->auth_user;
@@ -158,6 +160,8 @@ inj_new(struct server *sv, const struct spool_msg *sm)
 		ij->rcpts[i].addr = xstrdup(sm->rcpts[i].addr);
 		ij->rcpts[i].orcpt = sm->rcpts[i].orcpt ?
 		    xstrdup(sm->rcpts[i].orcpt) : NULL;
+		ij->rcpts[i].vmta = sm->rcpts[i].vmta ?
+		    xstrdup(sm->rcpts[i].vmta) : NULL;
 		ij->rcpts[i].notify = sm->rcpts[i].notify;
 	}
 	ij->in.rcpts = ij->rcpts;
@@ -254,113 +258,15 @@ msg_source(struct server *sv, const struct smtpd_msg *m)
 	return conf_source_lookup(sv->conf, NULL, NULL);	/* defaults */
 }
 
-/* --- routing: which vmta or pool a message goes through (issue #4) --- */
-
-/* Value of header `name` (unfolded, outer blanks trimmed) from the
- * message head into buf. 1 if found. */
-static int
-route_header(const char *data, size_t len, const char *name, char *buf,
-    size_t blen)
-{
-	size_t nlen = strlen(name), i = 0, o = 0;
-
-	while (i < len && data[i] != '\r' && data[i] != '\n') {
-		size_t eol = i;
-		int hit;
-
-		while (eol < len && data[eol] != '\n')
-			eol++;
-		hit = eol - i > nlen && data[i + nlen] == ':' &&
-		    strncasecmp(data + i, name, nlen) == 0;
-		if (hit) {
-			for (size_t k = i + nlen + 1; ; k++) {
-				if (k >= len || (data[k] == '\n' && (k + 1 >= len ||
-				    (data[k + 1] != ' ' && data[k + 1] != '\t'))))
-					break;
-				if (data[k] == '\r' || data[k] == '\n')
-					continue;
-				if (o + 1 < blen && (o > 0 || (data[k] != ' ' &&
-				    data[k] != '\t')))
-					buf[o++] = data[k];
-			}
-			while (o > 0 && (buf[o - 1] == ' ' || buf[o - 1] == '\t'))
-				o--;
-			buf[o] = '\0';
-			return 1;
-		}
-		i = eol + 1;
-	}
-	return 0;
-}
-
-/* The source's <pattern-list>: the first rule that matches (header NAME,
- * mail-from, or any recipient for rcpt-to) and names a virtual-mta. One
- * vmta per message: a rcpt-to match routes the whole message. */
-static const char *
-route_pattern(const struct conf *c, const struct conf_source *src,
-    const struct smtpd_msg *m)
-{
-	const struct conf_pattern_list *pl;
-	char val[1024];
-
-	if (src->pattern_list == NULL ||
-	    (pl = conf_pattern_list_find(c, src->pattern_list)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < pl->nrules; i++) {
-		const struct conf_pattern_rule *r = &pl->rules[i];
-		int hit = 0;
-
-		if (r->virtual_mta == NULL)
-			continue;
-		if (r->kind == CONF_PAT_MAIL_FROM)
-			hit = conf_pattern_rule_match(r, m->mail_from);
-		else if (r->kind == CONF_PAT_RCPT_TO)
-			for (size_t k = 0; k < m->nrcpt && !hit; k++)
-				hit = conf_pattern_rule_match(r,
-				    m->rcpts[k].addr);
-		else if (route_header(m->data, m->datalen, r->header, val,
-		    sizeof(val)))
-			hit = conf_pattern_rule_match(r, val);
-		if (hit)
-			return r->virtual_mta;
-	}
-	return NULL;
-}
-
-/*
- * The vmta or pool for a message, in PowerMTA's order: X-Virtual-MTA
- * header (when the source processes it), the source's <pattern-list>,
- * then default-virtual-mta (of the listener's source=NAME or the client's
- * <source>). NULL = {default}. A name that is neither a <virtual-mta> nor
- * a <virtual-mta-pool> is returned in *bad (the caller rejects the message
- * like PowerMTA's default, rather than silently re-routing it).
- */
-static const char *
-route_vmta(struct server *sv, const struct conf_source *src,
-    const struct smtpd_msg *m, const char **bad)
-{
-	const char *def = src->default_virtual_mta, *v = NULL;
-
-	*bad = NULL;
-	if (m->vmta && (def == NULL || strcasecmp(m->vmta, def) != 0))
-		v = m->vmta;			/* from the header */
-	if (v == NULL)
-		v = route_pattern(sv->conf, src, m);
-	if (v == NULL)
-		v = m->vmta ? m->vmta : def;
-	if (v == NULL || strcmp(v, SCHED_DEFAULT_VMTA) == 0)
-		return NULL;
-	if (conf_vmta_find(sv->conf, v) == NULL &&
-	    conf_pool_find(sv->conf, v) == NULL)
-		*bad = v;
-	return v;
-}
-
 static void
 cb_submit(const struct smtpd_msg *m, struct smtpd_submit *t, void *arg)
 {
 	struct server *sv = arg;
-	const char *bad, *vmta = route_vmta(sv, msg_source(sv, m), m, &bad);
+	const char **rv = xcalloc(m->nrcpt ? m->nrcpt : 1, sizeof(*rv));
+	/* routing: route.c; DKIM signs once, under the message's vmta (the
+	 * first recipient's when rcpt-to rules split the message) */
+	const char *bad, *vmta = route_message(sv->conf, msg_source(sv, m), m,
+	    rv, &bad);
 	struct spool_rcpt *r = xcalloc(m->nrcpt ? m->nrcpt : 1, sizeof(*r));
 	char *srcmta = xasprintf("%s (%s)", m->helo ? m->helo : "",
 	    m->peer_ip ? m->peer_ip : "");
@@ -385,9 +291,7 @@ cb_submit(const struct smtpd_msg *m, struct smtpd_submit *t, void *arg)
 	if (dk == -1) {		/* never a silent unsigned send */
 		smtpd_submit_done(t, 451, "4.3.0 DKIM signing failed, try "
 		    "again later");
-		free(srcmta);
-		free(r);
-		return;
+		goto out;
 	}
 	if (bad) {		/* PowerMTA rejects an invalid virtual MTA */
 		char msg[400];
@@ -395,14 +299,12 @@ cb_submit(const struct smtpd_msg *m, struct smtpd_submit *t, void *arg)
 		snprintf(msg, sizeof(msg), "5.7.1 Invalid virtual MTA or pool "
 		    "\"%.200s\"", bad);
 		smtpd_submit_done(t, 550, msg);
-		free(signed_data);
-		free(srcmta);
-		free(r);
-		return;
+		goto out;
 	}
 	for (size_t i = 0; i < m->nrcpt; i++)
 		r[i] = (struct spool_rcpt){ .addr = m->rcpts[i].addr,
-		    .orcpt = m->rcpts[i].orcpt, .notify = m->rcpts[i].notify };
+		    .orcpt = m->rcpts[i].orcpt, .vmta = rv[i],
+		    .notify = m->rcpts[i].notify };
 	ij = inj_new(sv, &sm);
 	ij->t = t;
 	ij->rcv_dst = m->local_ip ? xstrdup(m->local_ip) : NULL;
@@ -410,9 +312,11 @@ cb_submit(const struct smtpd_msg *m, struct smtpd_submit *t, void *arg)
 		smtpd_submit_done(t, 452, "4.3.1 Insufficient system storage");
 		inj_free(ij);
 	}
+out:
 	free(signed_data);
 	free(srcmta);
 	free(r);
+	free(rv);
 }
 
 static const struct smtpd_cbs inject_smtpd_cbs = {
@@ -447,6 +351,7 @@ cb_recover(const struct spool_msg *sm, void *arg)
 	for (size_t i = 0; i < sm->nrcpt; i++)
 		ri[i] = (struct sched_rcpt_in){ .addr = sm->rcpts[i].addr,
 		    .orcpt = sm->rcpts[i].orcpt,
+		    .vmta = sm->rcpts[i].vmta,
 		    .notify = sm->rcpts[i].notify,
 		    .done = sm->rcpts[i].state == SPOOL_RCPT_DONE,
 		    .attempts = sm->rcpts[i].attempts,

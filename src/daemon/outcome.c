@@ -90,11 +90,11 @@ acct_record(struct server *sv, const struct sched_event *ev)
 	a.v[ACCT_F_DLV_ESMTP_AVAILABLE] = delivery_conn_esmtp(ev->conn);
 	a.v[ACCT_F_DLV_SIZE] = ev->kind == SCHED_DELIVERED && m->datalen ?
 	    size : NULL;
-	a.v[ACCT_F_VMTA] = m->vmta;
+	a.v[ACCT_F_VMTA] = ev->rcpt->vmta;	/* per recipient (rcpt-to) */
 	a.v[ACCT_F_JOB_ID] = m->job_id;
 	a.v[ACCT_F_ENV_ID] = m->envid;
 	a.v[ACCT_F_QUEUE] = ev->queue ? sched_queue_name(ev->queue) : NULL;
-	a.v[ACCT_F_VMTA_POOL] = m->pool;
+	a.v[ACCT_F_VMTA_POOL] = ev->rcpt->pool;
 	a.v[ACCT_F_DLV_TLS_PROTOCOL] = delivery_conn_tls_protocol(ev->conn);
 	a.v[ACCT_F_DLV_TLS_CIPHER] = delivery_conn_tls_cipher(ev->conn);
 	a.v[ACCT_F_RCV_SMTP_USER] = m->auth_user;
@@ -176,7 +176,7 @@ send_dsn(struct server *sv, const struct sched_event *ev, size_t n)
 	free(orig);
 	free(dr);
 	if (dsn)
-		inject_local(sv, m->orig, m->vmta, dsn, len);
+		inject_local(sv, m->orig, ev[0].rcpt->vmta, dsn, len);
 }
 
 void

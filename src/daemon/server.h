@@ -8,8 +8,8 @@
  * argument. Everything runs on the loop thread.
  *
  * Files: server.c (start/stop/reload, pump timer), inject.c (smtpd ->
- * DKIM -> spool -> sched), delivery.c (sched <-> dns/smtpc), discard.c
- * (type discard), outcome.c
+ * DKIM -> spool -> sched), route.c (vmta per recipient), delivery.c
+ * (sched <-> dns/smtpc), discard.c (type discard), outcome.c
  * (spool journal, accounting records, DSNs), api.c + api_show.c +
  * api_ctl.c (management HTTP).
  */
@@ -91,6 +91,16 @@ void inject_recover(struct server *sv, int64_t now);
 /* Spool and queue a locally generated message (DSN). */
 void inject_local(struct server *sv, const char *to, const char *vmta,
     char *data, size_t len);
+
+/* route.c: the vmta or pool of a message (NULL = {default}), and in
+ * rcpt_vmta[0..m->nrcpt) each recipient's where a rcpt-to pattern rule
+ * routes it elsewhere (else NULL). A name that is neither a vmta nor a
+ * pool is put in *bad (the caller rejects the message). */
+struct smtpd_msg;
+struct conf_source;
+const char *route_message(const struct conf *c,
+    const struct conf_source *src, const struct smtpd_msg *m,
+    const char **rcpt_vmta, const char **bad);
 
 /* delivery.c */
 const struct sched_hooks *delivery_hooks(void);

@@ -84,6 +84,9 @@ msg_free(struct sched_msg *m)
 	free(m->envid);
 	free(m->vmta);
 	free(m->pool);
+	for (size_t i = 0; i < m->nxnames; i++)
+		free(m->xnames[i]);
+	free(m->xnames);
 	free(m->job_id);
 	free(m->src_type);
 	free(m->src_mta);
@@ -217,23 +220,72 @@ rcpt_bad_address(struct sched *s, struct sched_rcpt *r, int64_t now)
 	sched_emit(s, &ev, 1);
 }
 
+/* The (vmta, pool) a requested vmta/pool name maps to (select_vmta hook;
+ * a pool picks a member); malloc'd, pool NULL when none. */
+static void
+vmta_select(struct sched *s, const char *req, char **vmta, char **pool)
+{
+	char v[256] = "", p[256] = "";
+
+	if (s->h.select_vmta)
+		s->h.select_vmta(s->arg, req, v, sizeof(v), p, sizeof(p));
+	else if (req)
+		strncpy(v, req, sizeof(v) - 1);
+	*vmta = xstrdup(v[0] ? v : SCHED_DEFAULT_VMTA);
+	*pool = p[0] ? xstrdup(p) : NULL;
+}
+
+/* Each recipient's (vmta, pool): the message's, or for a recipient with a
+ * name of its own (rcpt-to pattern routing) one selection per distinct
+ * name in this message, so a pool gives one member per name and message. */
+static void
+msg_rcpt_vmtas(struct sched *s, struct sched_msg *m,
+    const struct sched_msg_in *in)
+{
+	struct { const char *req; uint32_t first; } *seen = NULL;
+	size_t nseen = 0;
+
+	for (uint32_t i = 0; i < m->nrcpt; i++) {
+		const char *req = in->rcpts[i].vmta;
+		struct sched_rcpt *r = &m->rcpts[i];
+		size_t k;
+
+		r->vmta = m->vmta;
+		r->pool = m->pool;
+		if (req == NULL || (in->vmta && strcmp(req, in->vmta) == 0) ||
+		    in->rcpts[i].done)
+			continue;
+		for (k = 0; k < nseen && strcmp(seen[k].req, req) != 0; k++)
+			;
+		if (k < nseen) {
+			r->vmta = m->rcpts[seen[k].first].vmta;
+			r->pool = m->rcpts[seen[k].first].pool;
+			continue;
+		}
+		seen = xreallocarray(seen, nseen + 1, sizeof(*seen));
+		seen[nseen].req = req;
+		seen[nseen++].first = i;
+		m->xnames = xreallocarray(m->xnames, m->nxnames + 2,
+		    sizeof(*m->xnames));
+		vmta_select(s, req, &m->xnames[m->nxnames],
+		    &m->xnames[m->nxnames + 1]);
+		r->vmta = m->xnames[m->nxnames];
+		r->pool = m->xnames[m->nxnames + 1];
+		m->nxnames += 2;
+	}
+	free(seen);
+}
+
 static struct sched_msg *
 msg_copy(struct sched *s, const struct sched_msg_in *in)
 {
 	struct sched_msg *m = xcalloc(1, sizeof(*m));
-	char vmta[256] = "", pool[256] = "";
 
 	m->id = in->id;
 	m->time_queued = in->time_queued;
 	m->orig = xstrdup(in->orig ? in->orig : "");
 	m->envid = dup_or_null(in->envid);
-	if (s->h.select_vmta)
-		s->h.select_vmta(s->arg, in->vmta, vmta, sizeof(vmta), pool,
-		    sizeof(pool));
-	else if (in->vmta)
-		strncpy(vmta, in->vmta, sizeof(vmta) - 1);
-	m->vmta = xstrdup(vmta[0] ? vmta : SCHED_DEFAULT_VMTA);
-	m->pool = pool[0] ? xstrdup(pool) : NULL;
+	vmta_select(s, in->vmta, &m->vmta, &m->pool);
 	m->job_id = dup_or_null(in->job_id);
 	m->src_type = dup_or_null(in->src_type);
 	m->src_mta = dup_or_null(in->src_mta);
@@ -257,13 +309,13 @@ rcpt_place(struct sched *s, struct sched_msg *m, struct sched_rcpt *r,
 	if (domain != NULL && domain[0] != '\0' && s->h.queue_domain)
 		qd = s->h.queue_domain(s->arg, domain);
 	if (domain == NULL || domain[0] == '\0' ||
-	    (q = sched_queue_get(s, qd ? qd : domain, m->vmta)) == NULL) {
+	    (q = sched_queue_get(s, qd ? qd : domain, r->vmta)) == NULL) {
 		rcpt_bad_address(s, r, now);
 		return;
 	}
-	if (m->pool && (q->pool == NULL || strcmp(q->pool, m->pool) != 0)) {
+	if (r->pool && (q->pool == NULL || strcmp(q->pool, r->pool) != 0)) {
 		free(q->pool);
-		q->pool = xstrdup(m->pool);
+		q->pool = xstrdup(r->pool);
 	}
 	r->qm = sched_qmsg_get(m, q);
 	q->nrcpt++;
@@ -301,6 +353,7 @@ sched_msg_add(struct sched *s, const struct sched_msg_in *in, int64_t now)
 		m->live++;
 		s->st.queue_rcpt++;
 	}
+	msg_rcpt_vmtas(s, m, in);
 	if (!in->recovered) {
 		s->st.in_msg++;
 		s->st.in_rcpt += m->live;

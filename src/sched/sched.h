@@ -113,6 +113,9 @@ struct sched_msg {
 	char			*envid;
 	char			*vmta;		/* selected vmta */
 	char			*pool;		/* pool it came through or NULL */
+	char			**xnames;	/* other recipients' vmtas and
+						 * pools (rcpt-to routing) */
+	size_t			 nxnames;
 	char			*job_id;
 	char			*src_type;
 	char			*src_mta;
@@ -134,6 +137,8 @@ struct sched_rcpt {
 	uint32_t		 idx;		/* index in the spool message */
 	char			*addr;
 	char			*orcpt;
+	const char		*vmta;		/* selected vmta (owned by msg) */
+	const char		*pool;		/* its pool or NULL (msg's) */
 	uint8_t			 notify;	/* SPOOL_NOTIFY_* */
 	uint8_t			 state;		/* enum sched_rcpt_state */
 	uint8_t			 held;		/* parked: paused queue/job */
@@ -228,6 +233,8 @@ struct sched_stats {
 struct sched_rcpt_in {
 	const char	*addr;
 	const char	*orcpt;
+	const char	*vmta;		/* requested vmta/pool for this
+					 * recipient; NULL = the message's */
 	uint8_t		 notify;
 	int		 done;		/* already final: skip */
 	uint32_t	 attempts;
@@ -239,7 +246,9 @@ struct sched_msg_in {
 	int64_t				 time_queued;
 	const char			*orig;
 	const char			*envid;
-	const char			*vmta;	/* requested vmta/pool; NULL */
+	const char			*vmta;	/* requested vmta/pool; NULL =
+						 * {default}; a recipient's own
+						 * overrides it */
 	const char			*job_id;
 	const char			*src_type;
 	const char			*src_mta;

@@ -129,6 +129,8 @@ struct smtpd_msg {
 	const struct smtpd_rcpt	*rcpts;
 	const char		*vmta;		/* X-Virtual-MTA or default,
 						 * NULL if neither */
+	int			 vmta_from_header; /* vmta is X-Virtual-MTA's
+						 * (not the source default) */
 	const char		*job_id;	/* X-Job value or NULL */
 	const char		*source;	/* policy's source_name */
 	const void		*source_data;	/* policy's source_data */

@@ -70,6 +70,7 @@ msg_fill(struct smtpd_session *s, time_t now)
 	m->nrcpt = s->nrcpt;
 	m->rcpts = s->rcpts;
 	m->vmta = s->hres.have_vmta ? s->hres.vmta : s->pol.default_vmta;
+	m->vmta_from_header = s->hres.have_vmta;
 	m->job_id = s->hres.have_job ? s->hres.job : NULL;
 	m->source = s->pol.source_name;
 	m->source_data = s->pol.source_data;

@@ -44,6 +44,9 @@ enum spool_rcpt_state {
 struct spool_rcpt {
 	const char	*addr;
 	const char	*orcpt;		/* ORCPT= value or NULL */
+	const char	*vmta;		/* this recipient's vmta or pool (a
+					   rcpt-to pattern rule); NULL = the
+					   message's */
 	uint8_t		 notify;	/* DSN NOTIFY bits (SPOOL_NOTIFY_*) */
 	uint8_t		 state;		/* enum spool_rcpt_state (recovery) */
 	uint32_t	 attempts;	/* (recovery) */

@@ -41,6 +41,9 @@ enum spool_rec_type {
 	SPOOL_REC_DEFER = 4,
 };
 
+/* MSG record, per recipient: the first reserved byte's flags. */
+#define SPOOL_RCPT_F_VMTA	0x01	/* a vmta string follows next_attempt */
+
 /* Per-recipient state kept in memory and written into MSG records. */
 struct spool_rst {
 	int64_t		 next_attempt;

@@ -254,7 +254,8 @@ spool_rec_msg_size(const struct spool_msg *m)
 	    str_size(m->auth_user);
 	for (size_t i = 0; i < m->nrcpt; i++)
 		n += str_size(m->rcpts[i].addr ? m->rcpts[i].addr : "") +
-		    str_size(m->rcpts[i].orcpt) + 4 + 4 + 8;
+		    str_size(m->rcpts[i].orcpt) + 4 + 4 + 8 +
+		    (m->rcpts[i].vmta ? str_size(m->rcpts[i].vmta) : 0);
 	return n + 8 + m->datalen;
 }
 
@@ -289,10 +290,12 @@ spool_rec_msg_encode(char *rec, size_t plen, const struct spool_msg *m,
 		enc_str(&e, r->orcpt);
 		enc_u8(&e, r->notify);
 		enc_u8(&e, rst ? rst[i].done : 0);
-		enc_u8(&e, 0);
+		enc_u8(&e, r->vmta ? SPOOL_RCPT_F_VMTA : 0);
 		enc_u8(&e, 0);
 		enc_u32(&e, rst ? rst[i].attempts : 0);
 		enc_u64(&e, rst ? (uint64_t)rst[i].next_attempt : 0);
+		if (r->vmta)
+			enc_str(&e, r->vmta);
 	}
 	enc_u64(&e, m->datalen);
 	if (m->datalen)
@@ -309,15 +312,21 @@ dec_rcpts(struct dec *d, struct spool_msg *m, struct spool_rcpt **rbuf,
 	spool_grow((void **)rbuf, rcap, m->nrcpt, sizeof(**rbuf));
 	for (size_t i = 0; i < m->nrcpt; i++) {
 		struct spool_rcpt *r = &(*rbuf)[i];
+		uint8_t flags;
 
 		r->addr = dec_str(d);
 		r->orcpt = dec_str(d);
 		r->notify = dec_u8(d);
 		r->state = dec_u8(d);
-		(void)dec_take(d, 2);
+		flags = dec_u8(d);
+		(void)dec_take(d, 1);
 		r->attempts = dec_u32(d);
 		r->next_attempt = (int64_t)dec_u64(d);
-		if (r->addr == NULL || r->state > SPOOL_RCPT_DONE)
+		/* records written before per-recipient vmtas have 0 here */
+		r->vmta = (flags & SPOOL_RCPT_F_VMTA) ? dec_str(d) : NULL;
+		if (r->addr == NULL || r->state > SPOOL_RCPT_DONE ||
+		    (flags & ~SPOOL_RCPT_F_VMTA) != 0 ||
+		    ((flags & SPOOL_RCPT_F_VMTA) && r->vmta == NULL))
 			return -1;
 	}
 	m->rcpts = *rbuf;

@@ -1,7 +1,9 @@
 """
 test_vmta.py -- virtual MTAs end to end (issue #4 items 1-2): source IP and
 EHLO per vmta, pools, X-Virtual-MTA / listener port / pattern-list routing,
-unknown vmta rejection, smtp-hosts (route) levels, domain-macro, IPv6.
+unknown vmta rejection, smtp-hosts (route) levels, domain-macro, IPv6;
+rcpt-to pattern rules routing each recipient of one message on its own
+(also across a restart), X-Virtual-MTA naming the source's default vmta.
 
 Real sockets on loopback: sluiced binds 127.0.0.2, 127.0.0.3 ... (all of
 127.0.0.0/8 is local) and ::1 as source addresses; every destination domain
@@ -11,14 +13,16 @@ source IP) and the EHLO name of each message.
 import csv
 import glob
 import io
+import json
 import os
 import smtplib
 import socket
+import subprocess
 import time
 
 import pytest
 
-from conftest import Sluiced, free_port, wait_for
+from conftest import Sluiced, bin_path, free_port, wait_for
 from peers.dnsserver import DNSServer
 from peers.sink import SMTPSink
 
@@ -334,3 +338,105 @@ def test_ipv6_source_host(tmp_path):
         assert m4.peer_ip == "127.0.0.6" and m4.ehlo == "v4.sluice.test"
         ds = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "d", 2)}
         assert ds["s@six.test"]["dlvSourceIp"] == "::1"
+
+
+# rcpt-to rules route per recipient; default-virtual-mta v1 for the rest
+RCPT_RULES = """
+<pattern-list pl>
+    rcpt-to /@c\\.test$/ virtual-mta=v2
+    rcpt-to /@b\\.test$/ virtual-mta=p1
+</pattern-list>
+"""
+RCPT_SOURCE = "    default-virtual-mta v1\n    pattern-list pl\n"
+
+
+def ctl(w, *args):
+    p = subprocess.run([bin_path("sluice"), *args, "--json", "--socket",
+                        os.path.join(w.dir, "sluiced.sock")],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, (args, p.stdout, p.stderr)
+    return json.loads(p.stdout)
+
+
+def test_rcpt_to_rules_route_each_recipient(tmp_path):
+    """ONE message to three domains: a rcpt-to rule picks each recipient's
+    vmta (or pool), the others keep the source's default-virtual-mta."""
+    with World(tmp_path, ["a.test", "b.test", "c.test"], extra=RCPT_RULES,
+               source_extra=RCPT_SOURCE) as w:
+        assert w.send(["x@a.test", "y@c.test", "z@b.test",
+                       "x2@a.test"])[0] == 250
+        (ma,) = w.sinks["a.test"].wait_for_messages(1, timeout=20)
+        (mc,) = w.sinks["c.test"].wait_for_messages(1, timeout=20)
+        (mb,) = w.sinks["b.test"].wait_for_messages(1, timeout=20)
+        assert sorted(ma.rcpt_tos) == ["x2@a.test", "x@a.test"]
+        assert (ma.peer_ip, ma.ehlo) == ("127.0.0.2", "v1.sluice.test")
+        assert (mc.peer_ip, mc.ehlo) == ("127.0.0.3", "v2.sluice.test")
+        assert mb.peer_ip in ("127.0.0.2", "127.0.0.3")    # a p1 member
+        ds = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "d", 4)}
+        assert [ds["x@a.test"][k] for k in ("vmta", "queue", "vmtaPool",
+                                            "dlvSourceIp")] == \
+            ["v1", "a.test/v1", "", "127.0.0.2"]
+        assert [ds["y@c.test"][k] for k in ("vmta", "queue", "vmtaPool",
+                                            "dlvSourceIp")] == \
+            ["v2", "c.test/v2", "", "127.0.0.3"]
+        member = {"127.0.0.2": "v1", "127.0.0.3": "v2"}[mb.peer_ip]
+        assert [ds["z@b.test"][k] for k in ("vmta", "queue", "vmtaPool")] \
+            == [member, "b.test/" + member, "p1"]
+        # r records: the name each recipient asked for
+        rs = {r["rcpt"]: r["vmta"]
+              for r in w.wait_acct(lambda r: r["type"] == "r", 4)}
+        assert rs == {"x@a.test": "v1", "y@c.test": "v2", "z@b.test": "p1",
+                      "x2@a.test": "v1"}
+
+
+def test_rule_order_and_header_over_default(tmp_path):
+    """A mail-from rule before the rcpt-to rule takes the whole message;
+    an X-Virtual-MTA header naming the source's default vmta still beats a
+    matching pattern rule."""
+    extra = """
+<pattern-list pl>
+    mail-from /^tx@/ virtual-mta=v3
+    rcpt-to /@c\\.test$/ virtual-mta=v2
+</pattern-list>
+"""
+    with World(tmp_path, ["a.test", "c.test"], extra=extra,
+               source_extra=RCPT_SOURCE) as w:
+        assert w.send(["h@a.test", "h@c.test"],
+                      {"X-Virtual-MTA": "v1"})[0] == 250
+        assert w.send(["t@a.test", "t@c.test"], sender="tx@sender.test")[0] \
+            == 250
+        got_a = by_rcpt(w.sinks["a.test"].wait_for_messages(2, timeout=20))
+        got_c = by_rcpt(w.sinks["c.test"].wait_for_messages(2, timeout=20))
+        assert got_a["h@a.test"].peer_ip == "127.0.0.2"
+        assert got_c["h@c.test"].peer_ip == "127.0.0.2"     # header: v1
+        assert got_a["t@a.test"].peer_ip in ("127.0.0.4", "127.0.0.5")
+        assert got_c["t@c.test"].peer_ip in ("127.0.0.4", "127.0.0.5")
+        ds = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "d", 4)}
+        assert ds["h@c.test"]["queue"] == "c.test/v1"
+        assert ds["t@c.test"]["queue"] == "c.test/v3"
+
+
+def test_rcpt_vmta_survives_restart(tmp_path):
+    """Per-recipient vmtas are in the spool: queued (paused) mail comes
+    back after a restart in the same domain/vmta queues."""
+    with World(tmp_path, ["a.test", "c.test"], extra=RCPT_RULES,
+               source_extra=RCPT_SOURCE) as w:
+        ctl(w, "pause", "queue", "*/*")
+        assert w.send(["x@a.test", "y@c.test"])[0] == 250
+
+        def queued():
+            qs = {q["name"]: q["rcpt"] for q in ctl(w, "queues")["queues"]}
+            return qs if qs.get("a.test/v1") == 1 and \
+                qs.get("c.test/v2") == 1 else None
+        wait_for(queued, 20, what="both queues filled")
+        assert w.daemon.stop() == 0, w.daemon.log()
+        assert not w.sinks["a.test"].messages
+        assert not w.sinks["c.test"].messages
+        w.daemon.start()            # pauses do not survive a restart
+        (ma,) = w.sinks["a.test"].wait_for_messages(1, timeout=20)
+        (mc,) = w.sinks["c.test"].wait_for_messages(1, timeout=20)
+        assert (ma.peer_ip, ma.ehlo) == ("127.0.0.2", "v1.sluice.test")
+        assert (mc.peer_ip, mc.ehlo) == ("127.0.0.3", "v2.sluice.test")
+        ds = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "d", 2)}
+        assert ds["x@a.test"]["queue"] == "a.test/v1"
+        assert ds["y@c.test"]["queue"] == "c.test/v2"

@@ -2,7 +2,8 @@
  * test_sched.c -- scheduler core with fake hooks: batching per message and
  * domain (max-rcpt-per-message), max-smtp-out and total-max-smtp-out,
  * retry timers, expiry, queue-level failures, per-connection limits,
- * recovery input and idle connections (connection-idle-timeout).
+ * recovery input, idle connections (connection-idle-timeout) and
+ * per-recipient vmtas.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -756,6 +757,89 @@ test_idle_pause_reload_stop(void **state)
 	sched_free(s);
 }
 
+/* select_vmta: "pool" picks m1, m2, m1 ... (pool "pool"); others as is. */
+static int nselect;
+
+static void
+rr_select(void *arg, const char *req, char *vmta, size_t vlen, char *pool,
+    size_t plen)
+{
+	(void)arg;
+	pool[0] = '\0';
+	nselect++;
+	if (req && strcmp(req, "pool") == 0) {
+		snprintf(vmta, vlen, "m%d", (nselect % 2) + 1);
+		snprintf(pool, plen, "pool");
+	} else
+		snprintf(vmta, vlen, "%s", req ? req : SCHED_DEFAULT_VMTA);
+}
+
+static const struct sched_hooks rr_hooks = {
+	.queue_params = fake_params,
+	.select_vmta = rr_select,
+	.conn_open = fake_conn_open,
+	.outcome = fake_outcome,
+	.queue_event = fake_queue_event,
+	.wakeup = fake_wakeup,
+};
+
+/* Recipients with a vmta of their own (rcpt-to routing) go to their own
+ * domain/vmta queues; one selection per distinct name and message (a pool
+ * gives one member to all recipients that asked for it). */
+static void
+test_rcpt_vmta(void **state)
+{
+	struct fake f;
+	struct sched_params sp = { 0 };
+	struct sched *s;
+	struct sched_rcpt_in in[6] = {
+		{ .addr = "a@a.com" },
+		{ .addr = "b@b.com", .vmta = "v2" },
+		{ .addr = "c@c.com", .vmta = "pool" },
+		{ .addr = "d@d.com", .vmta = "pool" },
+		{ .addr = "e@e.com", .vmta = "v1" },
+		{ .addr = "f@a.com", .vmta = "v2" },
+	};
+	struct sched_msg_in m = { .id = 5, .time_queued = 1, .orig = "",
+	    .vmta = "v1", .nrcpt = 6, .rcpts = in };
+	const char *want[] = { "a.com/v1", "b.com/v2", "c.com/m2", "d.com/m2",
+	    "e.com/v1", "a.com/v2" };
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	sched_queue_params_default(&f.p);
+	nselect = 0;
+	s = sched_new(&sp, &rr_hooks, &f);
+	sched_msg_add(s, &m, 10);
+	assert_int_equal(nselect, 3);		/* v1, v2, pool */
+	sched_pump(s, 10);
+	assert_int_equal(f.nconns, 6);
+	for (int i = 0; i < 6; i++)
+		assert_non_null(sched_queue_find(s, want[i]));
+	for (int i = 0; i < f.nconns; i++) {
+		struct sched_conn *c = f.conns[i];
+		const struct sched_batch *b = sched_conn_next(c, 10);
+		const char *q = sched_queue_name(c->queue);
+
+		assert_int_equal(b->n, 1);
+		assert_string_equal(q, want[b->rcpts[0]->idx]);
+		assert_string_equal(b->rcpts[0]->vmta, sched_queue_vmta(
+		    c->queue));
+		if (b->rcpts[0]->idx == 2 || b->rcpts[0]->idx == 3)
+			assert_string_equal(b->rcpts[0]->pool, "pool");
+		else
+			assert_null(b->rcpts[0]->pool);
+		reply_all(c, 250, 10);
+		sched_conn_closed(c, 10);
+	}
+	assert_int_equal(f.nev, 6);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(f.ev[i].kind, SCHED_DELIVERED);
+		assert_string_equal(f.ev[i].queue, want[f.ev[i].idx]);
+	}
+	sched_free(s);
+}
+
 int
 main(void)
 {
@@ -776,6 +860,7 @@ main(void)
 		cmocka_unit_test(test_idle_no_hook_quits),
 		cmocka_unit_test(test_idle_slot_handover),
 		cmocka_unit_test(test_idle_pause_reload_stop),
+		cmocka_unit_test(test_rcpt_vmta),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /*
  * test_spool_recover.c -- restart recovery: pending recipients with their
- * retry state, segment deletion, torn and corrupt tails, compaction.
+ * retry state and vmta, segment deletion, torn and corrupt tails,
+ * compaction.
  */
 #include <sys/stat.h>
 
@@ -406,6 +407,67 @@ test_compaction(void **state)
 	tsp_recs_free(&recs);
 }
 
+/*
+ * Per-recipient vmtas (rcpt-to routing) come back from recovery, also
+ * through a compaction copy; recipients without one (the layout of
+ * records written before per-recipient vmtas) come back with NULL.
+ */
+static void
+test_recover_rcpt_vmta(void **state)
+{
+	struct fixture *f = *state;
+	struct tsp_acks acks = { 0 };
+	struct tsp_recs recs = { 0 };
+	struct tsp_msg tm;
+	struct spool *s;
+	char err[128];
+
+	s = tsp_open(f->base, f->dir, 16384);
+	assert_int_equal(spool_recover(s, NULL, NULL, err, sizeof(err)), 0);
+	spool_test_set_compact_age(s, 0);
+	tsp_msg_fill(&tm, 1, 3, 1000);
+	tm.r[1].vmta = "vmta-b";
+	tm.r[2].vmta = "pool-c";
+	assert_int_equal(spool_submit(s, &tm.m, tsp_ack_cb, &acks), 0);
+	tsp_msg_free(&tm);
+	tsp_msg_fill(&tm, 2, 2, 1000);		/* no recipient vmta */
+	assert_int_equal(spool_submit(s, &tm.m, tsp_ack_cb, &acks), 0);
+	tsp_msg_free(&tm);
+	spool_flush(s);
+	assert_int_equal(acks.n, 2);
+	assert_int_equal(spool_rcpt_done(s, acks.ids[0], 0), 0);
+	assert_int_equal(spool_rcpt_defer(s, acks.ids[0], 2, 2, 777), 0);
+	/* traffic that finishes rolls segments: both messages get copied */
+	submit_n(s, 100, 30, 1, 2000, &acks);
+	for (size_t i = 2; i < acks.n; i++)
+		assert_int_equal(spool_rcpt_done(s, acks.ids[i], 0), 0);
+	spool_flush(s);
+	spool_flush(s);
+	assert_true(tsp_count_segs(f->dir) <= 3);
+	spool_close(s);
+
+	assert_int_equal(reopen_recover(f, &s, 16384, &recs), 2);
+	const struct tsp_rec *a = tsp_recs_find(&recs, acks.ids[0]);
+	const struct tsp_rec *b = tsp_recs_find(&recs, acks.ids[1]);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_string_equal(a->msg_vmta, "vmta-a");
+	assert_string_equal(a->vmta[0], "");
+	assert_string_equal(a->vmta[1], "vmta-b");
+	assert_string_equal(a->vmta[2], "pool-c");
+	assert_int_equal(a->state[0], SPOOL_RCPT_DONE);
+	assert_int_equal(a->attempts[2], 2);
+	assert_int_equal(a->next[2], 777);
+	assert_string_equal(a->addr[2], "rcpt1-2@example.net");
+	assert_string_equal(b->msg_vmta, "vmta-a");
+	assert_string_equal(b->vmta[0], "");
+	assert_string_equal(b->vmta[1], "");
+	assert_string_equal(b->addr[1], "rcpt2-1@example.net");
+	spool_close(s);
+	tsp_acks_free(&acks);
+	tsp_recs_free(&recs);
+}
+
 static void
 test_recover_twice_refused(void **state)
 {
@@ -438,6 +500,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_garbage_segments, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_compaction, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_recover_rcpt_vmta, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_recover_twice_refused,
 		    setup, teardown),

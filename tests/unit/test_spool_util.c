@@ -188,8 +188,12 @@ tsp_rec_cb(const struct spool_msg *m, void *arg)
 	t->datalen = m->datalen;
 	t->time_queued = m->time_queued;
 	snprintf(t->orig, sizeof(t->orig), "%s", m->orig);
+	snprintf(t->msg_vmta, sizeof(t->msg_vmta), "%s",
+	    m->vmta ? m->vmta : "");
 	for (size_t i = 0; i < m->nrcpt; i++) {
 		snprintf(t->addr[i], sizeof(t->addr[i]), "%s", m->rcpts[i].addr);
+		snprintf(t->vmta[i], sizeof(t->vmta[i]), "%s",
+		    m->rcpts[i].vmta ? m->rcpts[i].vmta : "");
 		t->state[i] = m->rcpts[i].state;
 		t->attempts[i] = m->rcpts[i].attempts;
 		t->next[i] = m->rcpts[i].next_attempt;

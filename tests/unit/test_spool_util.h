@@ -35,6 +35,8 @@ struct tsp_rec {
 	size_t			 nrcpt;
 	char			 orig[64];
 	char			 addr[TSP_MAXRCPT][64];
+	char			 vmta[TSP_MAXRCPT][64];	/* "" = NULL */
+	char			 msg_vmta[64];
 	uint8_t			 state[TSP_MAXRCPT];
 	uint32_t		 attempts[TSP_MAXRCPT];
 	int64_t			 next[TSP_MAXRCPT];
