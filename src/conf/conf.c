@@ -236,38 +236,3 @@ conf_user_check(const struct conf *c, const char *user, const char *pass)
 			    &c->users[i] : NULL;
 	return NULL;
 }
-
-static const struct conf_dkim_key *
-key_scan(const struct conf_dkim_key *k, size_t n, const char *dom)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(k[i].domain, "*") == 0 ||
-		    domain_is_or_under(dom, k[i].domain, 0))
-			return &k[i];
-	return NULL;
-}
-
-const struct conf_dkim_key *
-conf_dkim_key_find(const struct conf *c, const char *vmta,
-    const char *sender_domain)
-{
-	const struct conf_vmta *v = conf_vmta_find(c, vmta);
-	const struct conf_pool *pl = conf_pool_find(c, vmta);
-	const struct conf_dkim_key *k;
-
-	if (sender_domain == NULL || *sender_domain == '\0')
-		return NULL;
-	if (v != NULL &&
-	    (k = key_scan(v->dkim_keys, v->ndkim_keys, sender_domain)))
-		return k;
-	for (size_t i = 0; v != NULL && i < c->npools; i++)
-		for (size_t j = 0; j < c->pools[i].nmembers; j++)
-			if (c->pools[i].members[j] == v &&
-			    (k = key_scan(c->pools[i].dkim_keys,
-			    c->pools[i].ndkim_keys, sender_domain)))
-				return k;
-	if (pl != NULL &&
-	    (k = key_scan(pl->dkim_keys, pl->ndkim_keys, sender_domain)))
-		return k;
-	return key_scan(c->dkim_keys, c->ndkim_keys, sender_domain);
-}

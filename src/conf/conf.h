@@ -202,7 +202,7 @@ struct conf_domain {
 	enum conf_canon	 dkim_headers_canon;		/* relaxed */
 	enum conf_canon	 dkim_body_canon;		/* relaxed */
 	const char	*dkim_headers;			/* NULL = default */
-	const char	*dkim_identity;			/* NULL = none */
+	const char	*dkim_identity;			/* sender-or-from */
 	int64_t		 dkim_expire_after;		/* never (-1) */
 	const char	*queue_to;			/* NULL */
 	int		 disable_mx_rollup;		/* false */
@@ -406,12 +406,18 @@ const struct conf_user *conf_user_check(const struct conf *c,
     const char *user, const char *pass);
 
 /*
- * DKIM key for a message from sender_domain sent through vmta (NULL =
- * none): VMTA keys first, then its pool's, then global; the first whose
- * domain equals or is a parent of sender_domain, or is "*". NULL if none.
+ * DKIM signing scopes whose configuration can never find a key (conf_dkim.c;
+ * the key choice itself is in src/daemon/dkim_cache.c). For every block
+ * that sets dkim-sign yes (<source>, global <domain>, <domain> inside a
+ * <virtual-mta> or <virtual-mta-pool>), checks that at least one key could
+ * apply to mail it asks to sign: a domain-key of the global level, of the
+ * vmta, of a pool containing it, of the pool, of its members (for a global
+ * block or a source: of any vmta or pool), or a key from the key directory
+ * (dir_keys: how many dkim-key-directory loaded). -1 with
+ * "CONFIG: <virtual-mta v1> <domain *>: dkim-sign yes, but ..." in err.
  */
-const struct conf_dkim_key *conf_dkim_key_find(const struct conf *c,
-    const char *vmta, const char *sender_domain);
+int conf_dkim_check_scopes(const struct conf *c, size_t dir_keys, char *err,
+    size_t errlen);
 
 /* ---- directive documentation ---------------------------------------- */
 

@@ -244,6 +244,7 @@ conf_fn conf_h_include, conf_h_listener, conf_h_source_host,
     conf_h_mx, conf_h_member, conf_h_pattern, conf_h_user_password,
     conf_h_user_source, conf_h_dns_server, conf_h_default_vmta,
     conf_h_pattern_list_ref, conf_h_spl_ref;
+conf_fn conf_h_dkim_identity;		/* conf_dkim.c */
 int conf_bounce_line(struct conf_parser *p, const char *line);
 void conf_lists_free(struct conf *c);
 

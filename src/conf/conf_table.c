@@ -153,8 +153,10 @@ const struct conf_directive conf_directives[] = {
 	TFN("domain-key", CS_GLOBAL | CS_VMTA | CS_POOL, NULL,
 	    conf_h_domain_key, G(dkim_keys),
 	    "SELECTOR,DOMAIN|*,FILE: DKIM key (repeatable). VMTA keys first, "
-	    "then pool, then global; first key whose domain equals or is a "
-	    "parent of the sender domain wins."),
+	    "then pool, then global: in the first level with a key whose "
+	    "DOMAIN equals or is a parent of the author domain (or is *), the "
+	    "first such key's DOMAIN is chosen and every key of that level "
+	    "with that DOMAIN signs (e.g. RSA + Ed25519)."),
 	TSTR("dkim-esp-domain", CS_GLOBAL, 0, G(dkim_esp_domain),
 	    "Sluice: DOMAIN whose key(s) (domain-key or dkim-key-directory) "
 	    "add a second, ESP signature to every signed message; also per "
@@ -307,7 +309,9 @@ const struct conf_directive conf_directives[] = {
 	  "this domain." },
 	{ .name = "dkim-algorithm", .scopes = CS_DOMAIN, .type = CT_STR,
 	  .def = "rsa-sha256", .enums = e_dkim_alg, D(dkim_algorithm),
-	  .help = "rsa-sha256|ed25519-sha256 (must fit the key)." },
+	  .help = "rsa-sha256|ed25519-sha256: accepted for PowerMTA "
+	  "compatibility and not used: each key signs with its own "
+	  "algorithm (RSA key: rsa-sha256, Ed25519 key: ed25519-sha256)." },
 	{ .name = "dkim-headers-canon", .scopes = CS_DOMAIN, .type = CT_ENUM,
 	  .def = "relaxed", .enums = e_canon, D(dkim_headers_canon),
 	  .help = "relaxed|simple header canonicalisation." },
@@ -316,8 +320,12 @@ const struct conf_directive conf_directives[] = {
 	  .help = "relaxed|simple body canonicalisation." },
 	TSTR("dkim-headers", CS_DOMAIN, 0, D(dkim_headers),
 	    "Colon-separated headers to sign (default list if unset)."),
-	TSTR("dkim-identity", CS_DOMAIN, 0, D(dkim_identity),
-	    "DKIM i= value (unset: none)."),
+	TFN("dkim-identity", CS_DOMAIN, "sender-or-from",
+	    conf_h_dkim_identity, D(dkim_identity),
+	    "sender-or-from|from|[LOCAL]@DOMAIN: which domain's keys sign. "
+	    "sender-or-from: the Sender header's domain, else From's; from: "
+	    "From's only (both: no i=, envelope sender if the header is "
+	    "missing). An address: its domain, and it becomes i=."),
 	TTIME("dkim-expire-after", CS_DOMAIN, "never", CF_NEVER,
 	    D(dkim_expire_after), "DKIM x= = t= + this (never: no x=)."),
 	TSTR("queue-to", CS_DOMAIN, 0, D(queue_to),

@@ -10,9 +10,13 @@
  *    dkim-* canon/headers/identity/expire settings come from the first
  *    recipient domain saying yes, else from the first recipient's.
  *    `if-x-dkim-options-present` is treated as no.
- *  - Author domain: the Sender header's domain, else From's, else the
- *    envelope sender's. With an explicit dkim-identity (not
- *    sender-or-from) its domain is used instead, and i= is set.
+ *  - Author domain (dkim-identity): sender-or-from (default) the Sender
+ *    header's domain, else From's, else the envelope sender's; from: the
+ *    same without Sender. With an address its domain is used instead,
+ *    and i= is set.
+ *  - dkim-sign yes but no key: sent unsigned with a rate-limited warning
+ *    (warn_no_key); a block where no key can ever apply is refused at
+ *    load (conf_dkim_check_scopes).
  *  - Keys for a domain D: levels VMTA, pools containing it (or the pool
  *    named by the message), global. In the first level with a key whose
  *    domain equals or is a parent of D, or is "*", every key of that level
@@ -42,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "conf/conf.h"
 #include "dkim/dkim.h"
@@ -61,8 +66,25 @@ struct dkc_key {
 	struct dkc_key		*next;
 };
 
+/* "dkim-sign yes but no key" warnings: at most one per domain per
+ * DKC_WARN_EVERY seconds (the last DKC_WARN_SLOTS domains remembered) and
+ * DKC_WARN_BURST per DKC_WARN_EVERY overall; the rest are counted. */
+#define DKC_WARN_SLOTS	64
+#define DKC_WARN_EVERY	300
+#define DKC_WARN_BURST	20
+
+struct dkc_warn {
+	char		dom[DKC_DOM_MAX];
+	time_t		last;
+	unsigned long	missed;		/* messages since the last warning */
+};
+
 struct dkim_cache {
 	struct dkc_key		*keys;
+	struct dkc_warn		 warn[DKC_WARN_SLOTS];
+	time_t			 burst_start;
+	unsigned		 burst;		/* warnings since burst_start */
+	unsigned long		 burst_missed;	/* over the overall limit */
 };
 
 static struct dkim_cache *pending;	/* keys of the last good check */
@@ -220,6 +242,16 @@ load_dir(struct dkim_cache *dc, const char *dir, char *err, size_t errlen)
 	return rc;
 }
 
+static size_t
+dir_keys(const struct dkim_cache *dc)
+{
+	size_t n = 0;
+
+	for (const struct dkc_key *e = dc->keys; e; e = e->next)
+		n += e->ck == NULL;
+	return n;
+}
+
 int
 dkim_cache_check(const struct conf *c, char *err, size_t errlen)
 {
@@ -235,6 +267,8 @@ dkim_cache_check(const struct conf *c, char *err, size_t errlen)
 		    c->pools[i].ndkim_keys, err, errlen);
 	if (rc == 0 && c->dkim_key_directory != NULL)
 		rc = load_dir(dc, c->dkim_key_directory, err, errlen);
+	if (rc == 0)
+		rc = conf_dkim_check_scopes(c, dir_keys(dc), err, errlen);
 	if (rc == -1) {
 		cache_destroy(dc);
 		return -1;
@@ -449,13 +483,16 @@ addr_domain(const char *v, char *out, size_t olen)
 	return n ? out : NULL;
 }
 
+/* dkim-identity sender-or-from (use_sender) or from. */
 static const char *
-author_domain(const struct dkim_cache_msg *m, char *out, size_t olen)
+author_domain(const struct dkim_cache_msg *m, int use_sender, char *out,
+    size_t olen)
 {
 	char buf[1024];
 	const char *v, *d = NULL;
 
-	if ((v = hdr_value(m->data, m->len, "Sender", buf, sizeof(buf))))
+	if (use_sender &&
+	    (v = hdr_value(m->data, m->len, "Sender", buf, sizeof(buf))))
 		d = addr_domain(v, out, olen);
 	if (d == NULL &&
 	    (v = hdr_value(m->data, m->len, "From", buf, sizeof(buf))))
@@ -532,6 +569,56 @@ sign_all(const struct dkc_pick *p, const struct conf_domain *d,
 	return out;
 }
 
+/* A message that should be signed goes unsigned: say so, rate-limited. */
+static void
+warn_no_key(struct dkim_cache *dc, const char *dom)
+{
+	time_t now = time(NULL);
+	struct dkc_warn *w = NULL, *oldest = &dc->warn[0];
+
+	for (size_t i = 0; i < DKC_WARN_SLOTS && w == NULL; i++) {
+		if (strcasecmp(dc->warn[i].dom, dom) == 0)
+			w = &dc->warn[i];
+		else if (dc->warn[i].last < oldest->last)
+			oldest = &dc->warn[i];
+	}
+	if (w != NULL && now - w->last < DKC_WARN_EVERY) {
+		w->missed++;
+		return;
+	}
+	if (now - dc->burst_start >= DKC_WARN_EVERY) {
+		if (dc->burst_missed)
+			log_warnx("dkim: %lu more unsigned messages without a "
+			    "DKIM key were not logged", dc->burst_missed);
+		dc->burst_start = now;
+		dc->burst = 0;
+		dc->burst_missed = 0;
+	}
+	if (dc->burst >= DKC_WARN_BURST) {
+		dc->burst_missed++;
+		return;
+	}
+	dc->burst++;
+	if (w == NULL) {
+		w = oldest;
+		snprintf(w->dom, sizeof(w->dom), "%s", dom);
+		w->missed = 0;
+	}
+	if (w->missed)
+		log_warnx("dkim: dkim-sign yes but no DKIM key for %s (no "
+		    "domain-key or dkim-key-directory entry matches): sent "
+		    "unsigned, with %lu more since the last warning for it "
+		    "(at most one per %d s)", w->dom, w->missed,
+		    DKC_WARN_EVERY);
+	else
+		log_warnx("dkim: dkim-sign yes but no DKIM key for %s (no "
+		    "domain-key or dkim-key-directory entry matches): sent "
+		    "unsigned (warned at most once per %d s)", w->dom,
+		    DKC_WARN_EVERY);
+	w->last = now;
+	w->missed = 0;
+}
+
 int
 dkim_cache_sign(struct dkim_cache *dc, const struct conf *c,
     const struct dkim_cache_msg *m, char **out, size_t *outlen)
@@ -546,13 +633,15 @@ dkim_cache_sign(struct dkim_cache *dc, const struct conf *c,
 	*out = NULL;
 	if (d == NULL)
 		return 0;
-	if (d->dkim_identity && strcasecmp(d->dkim_identity,
-	    "sender-or-from") != 0) {
+	if (d->dkim_identity == NULL ||
+	    strcmp(d->dkim_identity, "sender-or-from") == 0)
+		dom = author_domain(m, 1, abuf, sizeof(abuf));
+	else if (strcmp(d->dkim_identity, "from") == 0)
+		dom = author_domain(m, 0, abuf, sizeof(abuf));
+	else {		/* an address (checked at load) */
 		identity = d->dkim_identity;
-		dom = addr_domain(strchr(identity, '@') ? identity : "@",
-		    abuf, sizeof(abuf));
-	} else
-		dom = author_domain(m, abuf, sizeof(abuf));
+		dom = addr_domain(identity, abuf, sizeof(abuf));
+	}
 	if (dom != NULL)
 		pick_keys(dc, c, v, dom, 1, &p);
 	if ((esp = esp_domain(c, v)) != NULL &&
@@ -561,7 +650,7 @@ dkim_cache_sign(struct dkim_cache *dc, const struct conf *c,
 	if (p.failed)
 		return -1;
 	if (p.n == 0) {
-		log_debug("dkim: no key for %s", dom ? dom : "(no domain)");
+		warn_no_key(dc, dom ? dom : "(no author domain)");
 		return 0;
 	}
 	return (*out = sign_all(&p, d, identity, m, outlen)) ? 0 : -1;

@@ -477,3 +477,93 @@ def test_corpus_through_daemon(tmp_path, corpus_keys, corpus_envs, msg, alg,
     bad = tmp_path / "tampered.eml"
     bad.write_bytes(raw[:hdr_end] + b"X" + raw[hdr_end:])
     tdv.assert_all_fail(corpus_keys["dns"], str(bad))
+
+
+# ------------------------------------------------- keys missing, identity
+
+def test_no_key_warns_rate_limited(tmp_path, keys, envs):
+    """dkim-sign yes, keys exist but none for the author domain: sent
+    unsigned with a warning naming the domain, at most one per domain per
+    5 minutes."""
+    env = start(envs, tmp_path, domain_key(keys["rsa"]) + SIGN_ALL)
+    for i in range(3):
+        inject(env, ["bob@ok.test"], frm="x@nokey.test", mail_from="x@nokey.test")
+    inject(env, ["bob@ok.test"], frm="y@other-nokey.test",
+           mail_from="y@other-nokey.test")
+    inject(env, ["bob@ok.test"])                       # brand.test: signed
+    msgs = env.rcpt.wait_for_messages(5, timeout=20)
+    signed = [m for m in msgs if tdv.sig_headers(m.data)]
+    assert len(signed) == 1 and b"alice@brand.test" in signed[0].data
+    log = env.daemon.log()
+    warn = [ln for ln in log.splitlines() if "no DKIM key for" in ln]
+    assert len([ln for ln in warn if "nokey.test" in ln and
+                "other-nokey" not in ln]) == 1, warn
+    assert len([ln for ln in warn if "other-nokey.test" in ln]) == 1, warn
+    assert all("sent unsigned" in ln for ln in warn), warn
+    assert not [ln for ln in warn if "brand.test" in ln], warn
+
+
+@pytest.mark.parametrize("where", ["domain", "source", "vmta"])
+def test_sign_without_any_key_is_a_config_error(tmp_path, keys, where):
+    """A dkim-sign yes block that no key can ever serve refuses to start
+    (and a reload to it is refused)."""
+    block = {"domain": "<domain *>\n    dkim-sign yes\n</domain>\n",
+             "source": "<source 127.0.0.2>\n    dkim-sign yes\n</source>\n",
+             "vmta": "<virtual-mta v2>\n    %s</virtual-mta>\n"
+                     "<virtual-mta v1>\n    <domain *>\n        dkim-sign yes\n"
+                     "    </domain>\n</virtual-mta>\n" % domain_key(keys["rsa"])}
+    env = RelayEnv(tmp_path / "env", extra=block[where])
+    try:
+        with pytest.raises(RuntimeError):
+            env.daemon.start(timeout=20)
+        assert env.daemon.proc.returncode == 1
+        want = {"domain": "<domain *>: dkim-sign yes, but no DKIM key",
+                "source": "<source 127.0.0.2>: dkim-sign yes, but no DKIM key",
+                "vmta": "<virtual-mta v1> <domain *>: dkim-sign yes, but no"}
+        assert want[where] in env.daemon.log(), env.daemon.log()
+    finally:
+        env.rcpt.stop()
+        env.sender.stop()
+        env.dns.stop()
+        env.daemon.check_sanitizers()
+
+
+def test_sign_without_any_key_refused_at_reload(tmp_path, keys, envs):
+    env = start(envs, tmp_path, domain_key(keys["rsa"]) + SIGN_ALL)
+    conf = open(env.daemon.conf).read()
+    with open(env.daemon.conf, "w") as f:
+        f.write(conf.replace(domain_key(keys["rsa"]), ""))
+    env.daemon.signal(signal.SIGHUP)
+    wait_for(lambda: "reload failed" in env.daemon.log(), 10,
+             what="reload failure logged")
+    assert "dkim-sign yes, but no DKIM key" in env.daemon.log()
+    inject(env, ["bob@ok.test"])                 # the old keys still sign
+    raw, path = delivered(env, 1, tmp_path)
+    assert [tag(x, "d") for x in sigs(raw)] == [BRAND]
+
+
+def test_dkim_identity_sender_or_from_and_from(tmp_path, keys, envs):
+    """Sender and From in different domains, each with a key: by default
+    (sender-or-from, PowerMTA's) the Sender domain signs; with
+    dkim-identity from, the From domain does. Neither sets i=."""
+    extra = domain_key(keys["rsa"]) + domain_key(keys["esp"]) + SIGN_ALL + """
+<domain ok.test>
+    dkim-identity from
+</domain>
+"""
+    env = start(envs, tmp_path, extra)
+    hdrs = ["Sender: Mailer <mailer@%s>" % BRAND]
+    inject(env, ["x@sender.test"], frm="News <news@%s>" % ESP,
+           mail_from="bounce@%s" % ESP, extra_headers=hdrs)
+    got = env.sender.wait_for_messages(1, timeout=20)[0].data
+    p = tmp_path / "default.eml"
+    p.write_bytes(got)
+    assert [(tag(x, "d"), tag(x, "s"), tag(x, "i")) for x in sigs(got)] == [
+        (BRAND, "rsa2048", None)]
+    tdv.assert_all_pass(keys["dns"], str(p))
+    inject(env, ["bob@ok.test"], frm="News <news@%s>" % ESP,
+           mail_from="bounce@%s" % ESP, extra_headers=hdrs)
+    raw, path = delivered(env, 1, tmp_path)
+    assert [(tag(x, "d"), tag(x, "s"), tag(x, "i")) for x in sigs(raw)] == [
+        (ESP, "esp1", None)]
+    tdv.assert_all_pass(keys["dns"], path)

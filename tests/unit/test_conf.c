@@ -287,17 +287,88 @@ test_vmta_pool(void **state)
 	assert_int_equal(p->nmembers, 2);
 	assert_ptr_equal(p->members[1], conf_vmta_find(c, "v2"));
 	assert_null(conf_pool_find(c, "v1"));
-	/* DKIM: vmta key, then pool, then global */
-	assert_string_equal(conf_dkim_key_find(c, "v1", "mail.example.com")->path,
-	    "/k/v1.pem");
-	assert_string_equal(conf_dkim_key_find(c, "v2", "example.com")->path,
-	    "/k/pool.pem");
-	assert_string_equal(conf_dkim_key_find(c, "v3", "example.com")->path,
-	    "/k/global.pem");
-	assert_string_equal(conf_dkim_key_find(c, NULL, "x.other.org")->path,
-	    "/k/g2.pem");
-	assert_null(conf_dkim_key_find(c, NULL, "example.net"));
-	assert_null(conf_dkim_key_find(c, NULL, "notexample.com"));
+	/* DKIM keys per level (which one signs: src/daemon/dkim_cache.c) */
+	assert_int_equal(v->ndkim_keys, 1);
+	assert_string_equal(v->dkim_keys[0].path, "/k/v1.pem");
+	assert_string_equal(v->dkim_keys[0].selector, "s1");
+	assert_int_equal(p->ndkim_keys, 1);
+	assert_string_equal(p->dkim_keys[0].domain, "*");
+	assert_int_equal(c->ndkim_keys, 2);
+	assert_string_equal(c->dkim_keys[1].domain, "other.org");
+	assert_int_equal(conf_vmta_find(c, "v2")->ndkim_keys, 0);
+	assert_int_equal(conf_dkim_check_scopes(c, 0, NULL, 0), 0);
+	conf_free(c);
+}
+
+/* dkim-sign yes where no key can ever apply is a config error. */
+static void
+test_dkim_scopes(void **state)
+{
+	static const struct {
+		const char	*text;
+		size_t		 dir_keys;
+		const char	*err;	/* NULL: fine */
+	} cases[] = {
+		{ "<domain *>\n dkim-sign yes\n</domain>\n", 0,
+		  "test.conf: <domain *>: dkim-sign yes, but no DKIM key" },
+		{ "<domain *>\n dkim-sign yes\n</domain>\n", 1, NULL },
+		{ "<source 10/8>\n dkim-sign yes\n</source>\n", 0,
+		  "test.conf: <source 10/8>: dkim-sign yes" },
+		{ "<domain *>\n dkim-sign if-x-dkim-options-present\n"
+		  "</domain>\n", 0, NULL },
+		{ "<domain *>\n dkim-sign yes\n</domain>\n"
+		  "<virtual-mta v>\n domain-key s,*,/k.pem\n</virtual-mta>\n",
+		  0, NULL },
+		{ "<virtual-mta a>\n domain-key s,x.test,/k.pem\n"
+		  "</virtual-mta>\n<virtual-mta b>\n <domain ok.test>\n"
+		  "  dkim-sign yes\n </domain>\n</virtual-mta>\n", 0,
+		  "test.conf: <virtual-mta b> <domain ok.test>: dkim-sign yes" },
+		{ "<virtual-mta a>\n</virtual-mta>\n<virtual-mta-pool p>\n"
+		  " virtual-mta a\n domain-key s,x.test,/k.pem\n"
+		  "</virtual-mta-pool>\n<virtual-mta a2>\n <domain *>\n"
+		  "  dkim-sign yes\n </domain>\n</virtual-mta>\n", 0,
+		  "<virtual-mta a2> <domain *>" },
+		{ "<virtual-mta a>\n <domain *>\n  dkim-sign yes\n"
+		  " </domain>\n</virtual-mta>\n<virtual-mta-pool p>\n"
+		  " virtual-mta a\n domain-key s,x.test,/k.pem\n"
+		  "</virtual-mta-pool>\n", 0, NULL },
+		{ "<virtual-mta a>\n</virtual-mta>\n<virtual-mta-pool p>\n"
+		  " virtual-mta a\n <domain *>\n  dkim-sign yes\n"
+		  " </domain>\n</virtual-mta-pool>\n", 0,
+		  "<virtual-mta-pool p> <domain *>" },
+		{ "<virtual-mta a>\n</virtual-mta>\n<virtual-mta-pool p>\n"
+		  " virtual-mta a\n <domain *>\n  dkim-sign yes\n"
+		  " </domain>\n</virtual-mta-pool>\n"
+		  "domain-key s,x.test,/k.pem\n", 0, NULL },
+	};
+	struct conf *c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char msg[512] = "";
+		int rc;
+
+		c = load_str(cases[i].text);
+		rc = conf_dkim_check_scopes(c, cases[i].dir_keys, msg,
+		    sizeof(msg));
+		if (cases[i].err == NULL)
+			assert_int_equal(rc, 0);
+		else {
+			assert_int_equal(rc, -1);
+			if (strstr(msg, cases[i].err) == NULL)
+				fail_msg("case %zu: %s", i, msg);
+		}
+		conf_free(c);
+	}
+	/* dkim-identity: keywords normalised, addresses kept */
+	c = load_str("<domain a.test>\n dkim-identity FROM\n</domain>\n"
+	    "<domain b.test>\n dkim-identity @esp.test\n</domain>\n");
+	assert_string_equal(conf_domain_lookup(c, NULL, "x.test")->dkim_identity,
+	    "sender-or-from");
+	assert_string_equal(conf_domain_lookup(c, NULL, "a.test")->dkim_identity,
+	    "from");
+	assert_string_equal(conf_domain_lookup(c, NULL, "b.test")->dkim_identity,
+	    "@esp.test");
 	conf_free(c);
 }
 
@@ -631,6 +702,7 @@ main(void)
 		cmocka_unit_test(test_domain_values),
 		cmocka_unit_test(test_macros),
 		cmocka_unit_test(test_vmta_pool),
+		cmocka_unit_test(test_dkim_scopes),
 		cmocka_unit_test(test_sources),
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_include_errors),
