@@ -10,16 +10,34 @@
 
 #include "analyser/an_csv.h"
 
+/*
+ * A '"' opens a quoted field only at a field start (the record's first
+ * byte, after a comma, or right after a closing quote: a doubled quote);
+ * inside a quoted field it closes it. So a stray quote inside an unquoted
+ * field is data, exactly as an_csv_split() reads it, and cannot make the
+ * scan run on over the following lines. Returns the new state.
+ */
+static inline int
+an_csv_quote(const char *q, const char *start, const char **lastq, int in)
+{
+	if (in) {
+		*lastq = q;
+		return 0;
+	}
+	return q == start || q[-1] == ',' || q - 1 == *lastq;
+}
+
 #if defined(__SSE2__)
 /*
  * One pass over 16-byte blocks: masks of LF and '"' bytes, handled in
- * address order (a quote toggles the state, an LF outside quotes ends the
- * record). Most blocks have neither and cost a few instructions.
+ * address order (a quote may change the state, an LF outside quotes ends
+ * the record). Most blocks have neither and cost a few instructions.
  */
 const char *
 an_csv_record_end(const char *p, const char *end, int *inq, int *nl_in)
 {
 	const __m128i nl = _mm_set1_epi8('\n'), qt = _mm_set1_epi8('"');
+	const char *start = p, *lastq = NULL;
 	unsigned mn, mq, low;
 	int in = 0;
 
@@ -35,7 +53,8 @@ an_csv_record_end(const char *p, const char *end, int *inq, int *nl_in)
 		while (mn | mq) {
 			low = (mn | mq) & (~(mn | mq) + 1);
 			if (mq & low)
-				in ^= 1;
+				in = an_csv_quote(p + __builtin_ctz(low), start,
+				    &lastq, in);
 			else if (!in) {
 				*inq = 0;
 				return p + __builtin_ctz(low);
@@ -48,7 +67,7 @@ an_csv_record_end(const char *p, const char *end, int *inq, int *nl_in)
 	}
 	for (; p < end; p++) {
 		if (*p == '"')
-			in ^= 1;
+			in = an_csv_quote(p, start, &lastq, in);
 		else if (*p == '\n') {
 			if (!in) {
 				*inq = 0;
@@ -64,27 +83,23 @@ an_csv_record_end(const char *p, const char *end, int *inq, int *nl_in)
 const char *
 an_csv_record_end(const char *p, const char *end, int *inq, int *nl_in)
 {
-	const char *nl, *lim, *q;
+	const char *start = p, *lastq = NULL;
 	int in = 0;
 
 	*nl_in = 0;
-	for (;;) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		lim = nl ? nl : end;
-		for (q = p; q < lim &&
-		    (q = memchr(q, '"', (size_t)(lim - q))) != NULL; q++)
-			in ^= 1;
-		if (nl == NULL) {
-			*inq = in;
-			return NULL;
+	for (; p < end; p++) {
+		if (*p == '"')
+			in = an_csv_quote(p, start, &lastq, in);
+		else if (*p == '\n') {
+			if (!in) {
+				*inq = 0;
+				return p;
+			}
+			(*nl_in)++;
 		}
-		if (!in) {
-			*inq = 0;
-			return nl;
-		}
-		(*nl_in)++;
-		p = nl + 1;
 	}
+	*inq = in;
+	return NULL;
 }
 #endif
 

@@ -21,7 +21,8 @@ struct an_span {
  * Find the LF that ends the record starting at p, scanning no further than
  * end. Returns it, or NULL when end is reached first; *inq is then 1 if the
  * scan stopped inside a quoted field. *nl_in counts the LFs passed inside
- * quoted fields (the record's extra physical lines).
+ * quoted fields (the record's extra physical lines). Quoted fields are
+ * those an_csv_split() sees: a '"' elsewhere than at a field start is data.
  */
 const char *an_csv_record_end(const char *p, const char *end, int *inq,
     int *nl_in);

@@ -269,6 +269,25 @@ def test_malformed_lines_reported_not_fatal(tmp_path):
     assert rows(j, "summary", "outcome")["records"]["count"] == 2
 
 
+def test_stray_quote_does_not_swallow_lines(tmp_path):
+    # a '"' inside an unquoted dsnDiag is data: the next lines are records
+    p = tmp_path / "stray.csv"
+    p.write_text("type,timeLogged,rcpt,dsnDiag,dlvSourceIp\n"
+                 't,1709251200,a@gmail.com,421 say "hi,1.1.1.1\n'
+                 "d,1709251200,b@gmail.com,250 ok,1.1.1.2\n"
+                 "zz,1709251200,c@gmail.com,x,1.1.1.3\n"
+                 "d,1709251300,d@yahoo.com,250 ok,1.1.1.4\n")
+    for th in ("1", "4"):
+        r = run(["report", str(p), "--no-progress", "--threads", th,
+                 "--split-min", "10"])
+        assert "%s:4: unknown record type 'zz'" % p in r.stderr.decode()
+        j = jrun(["report", str(p), "--threads", th, "--split-min", "10"])
+        assert set(rows(j, "ips", "ip")) == {"1.1.1.1", "1.1.1.2",
+                                             "1.1.1.4"}
+        assert rows(j, "summary", "outcome")["delivered"]["count"] == 2
+        assert j["meta"]["malformed"] == 1
+
+
 def test_alerts_and_exit_status(small):
     j = jrun(["alerts", small])
     kinds = {(a["kind"], a["subject"]) for a in j["alerts"]}

@@ -2,7 +2,8 @@
  * test_analyser_csv.c -- the analyser's CSV scanner and header-driven
  * record parser, on the real PowerMTA samples in tests/data/acct and on
  * edge cases: quoted commas/quotes/CRLF, missing columns, several headers
- * in one file, no header, malformed lines, input fed in small pieces.
+ * in one file, no header, malformed lines, input fed in small pieces,
+ * stray quotes; the record-end scan against a byte-wise reference.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -404,6 +405,111 @@ test_split_random(void **state)
 	}
 }
 
+/* Reference record end: fields as ref_split() reads them, LF outside a
+ * quoted field ends the record. NULL at end (*inq: inside quotes). */
+static const char *
+ref_record_end(const char *p, const char *end, int *inq, int *nl_in)
+{
+	*nl_in = 0;
+	for (;;) {
+		if (p < end && *p == '"') {
+			for (p++;; p++) {
+				if (p >= end) {
+					*inq = 1;
+					return NULL;
+				}
+				if (*p == '\n')
+					(*nl_in)++;
+				if (*p != '"')
+					continue;
+				if (p + 1 < end && p[1] == '"')
+					p++;
+				else {
+					p++;
+					break;
+				}
+			}
+		}
+		while (p < end && *p != ',' && *p != '\n')
+			p++;
+		if (p >= end) {
+			*inq = 0;
+			return NULL;
+		}
+		if (*p == '\n') {
+			*inq = 0;
+			return p;
+		}
+		p++;
+	}
+}
+
+/* Record-end scan == reference for random text of commas, quotes, LFs and
+ * letters: a stray quote inside an unquoted field is data there too. */
+static void
+test_record_end_random(void **state)
+{
+	static const char alpha[] = "ab,\",\nxyz\"";
+	char rec[200];
+	unsigned seed = 777;
+
+	(void)state;
+	for (int it = 0; it < 50000; it++) {
+		size_t len;
+		int inq, nl_in, winq, wnl;
+		const char *got, *want;
+
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 8) % sizeof(rec);
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			rec[i] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+		}
+		want = ref_record_end(rec, rec + len, &winq, &wnl);
+		got = an_csv_record_end(rec, rec + len, &inq, &nl_in);
+		assert_ptr_equal(got, want);
+		assert_int_equal(inq, winq);
+		if (got)
+			assert_int_equal(nl_in, wnl);
+	}
+}
+
+/* A stray quote mid-field does not swallow the following lines. */
+static void
+test_stray_quote(void **state)
+{
+	static const char in[] =
+	    "type,timeLogged,rcpt,dsnDiag,dlvSourceIp\r\n"
+	    "t,1709251200,a@x.com,421 say \"hello,1.1.1.1\r\n"
+	    "d,1709251201,b@x.com,250 ok,1.1.1.2\r\n"
+	    "d,1709251202,c@x.com,\"a \"\"b\"\" c\"x\"y,1.1.1.3\r\n"
+	    "zz,1709251203,d@x.com,x,1.1.1.4\r\n"
+	    "d,1709251204,e@x.com,\"multi\r\nline\",1.1.1.5\r\n";
+	struct an_errlog errs;
+	struct seen s;
+
+	(void)state;
+	memset(&errs, 0, sizeof(errs));
+	for (size_t step = 0; step < 9; step += 4) {
+		parse(in, sizeof(in) - 1, step, &s, &errs);
+		assert_int_equal(s.n, 4);
+		assert_string_equal(val(&s, 0, ACCT_F_DSN_DIAG),
+		    "421 say \"hello");
+		assert_string_equal(val(&s, 0, ACCT_F_DLV_SOURCE_IP), "1.1.1.1");
+		assert_int_equal(s.line[1], 3);
+		assert_string_equal(val(&s, 1, ACCT_F_DLV_SOURCE_IP), "1.1.1.2");
+		assert_string_equal(val(&s, 2, ACCT_F_DSN_DIAG),
+		    "a \"b\" cxy");
+		assert_string_equal(val(&s, 2, ACCT_F_DLV_SOURCE_IP), "1.1.1.3");
+		assert_int_equal(s.line[3], 6);
+		assert_string_equal(val(&s, 3, ACCT_F_DLV_SOURCE_IP), "1.1.1.5");
+		assert_int_equal(errs.n, 1);
+		assert_int_equal(errs.kept[0].line, 5);
+		seen_free(&s);
+		an_errlog_fini(&errs);
+	}
+}
+
 int
 main(void)
 {
@@ -417,6 +523,8 @@ main(void)
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_split_resume),
 		cmocka_unit_test(test_split_random),
+		cmocka_unit_test(test_record_end_random),
+		cmocka_unit_test(test_stray_quote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
