@@ -149,7 +149,7 @@ const struct conf_directive conf_directives[] = {
 	    G(tls_private_key), "Sluice: PEM private key for inbound STARTTLS."),
 	TSTR("dkim-key-directory", CS_GLOBAL, CF_PATH, G(dkim_key_directory),
 	    "Sluice: directory of DOMAIN/SELECTOR.pem keys (sluice dkim "
-	    "keygen)."),
+	    "keygen DOMAIN SELECTOR --dir DIR writes them)."),
 	TFN("domain-key", CS_GLOBAL | CS_VMTA | CS_POOL, NULL,
 	    conf_h_domain_key, G(dkim_keys),
 	    "SELECTOR,DOMAIN|*,FILE: DKIM key (repeatable). VMTA keys first, "

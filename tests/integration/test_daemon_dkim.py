@@ -287,9 +287,12 @@ def test_keys_loaded_at_start_not_per_message(tmp_path, keys, envs):
     tdv.assert_all_pass(keys["dns"], path)
 
 
-@pytest.mark.parametrize("kind", ["missing", "garbage", "keydir"])
+@pytest.mark.parametrize("kind", ["missing", "garbage", "keydir", "rsa512"])
 def test_bad_key_is_a_start_error(tmp_path, keys, kind):
     bad = tmp_path / "bad.pem"
+    if kind == "rsa512":
+        tdv.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                 "rsa_keygen_bits:512", "-out", str(bad)])
     if kind == "garbage":
         bad.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n"
                        "-----END PRIVATE KEY-----\n")
@@ -310,6 +313,9 @@ def test_bad_key_is_a_start_error(tmp_path, keys, kind):
         line = [ln for ln in env.daemon.log().splitlines() if str(bad) in ln][0]
         assert ("cannot open key file" in line if kind == "missing"
                 else "s1" in line), line
+        if kind == "rsa512":
+            assert "RSA key has 512 bits; DKIM keys must have 1024-4096" \
+                in line, line
     finally:
         env.rcpt.stop()
         env.sender.stop()

@@ -10,8 +10,10 @@ The verifier wrappers live in the shared test data
 ($SLUICE_SHARED/testdata/dkim, default ../shared beside the repo). A missing
 verifier FAILS the tests (CI installs them); nothing is skipped.
 
-Binary under test: $SLUICE_BUILD/src/dkim/sluice-dkim-dev (= `sluice dkim`).
+Binary under test: $SLUICE_BUILD/src/dkim/sluice-dkim-dev (= `sluice dkim`),
+and $SLUICE_BUILD/src/cli/sluice itself for keygen and key-size limits.
 """
+import base64
 import os
 import re
 import stat
@@ -122,8 +124,9 @@ def assert_all_fail(dns, msg, nsig=1):
 @pytest.fixture(scope="session", autouse=True)
 def verifiers_present():
     missing = []
-    if not os.access(DEV, os.X_OK):
-        missing.append("%s (build the tree; set SLUICE_BUILD)" % DEV)
+    for exe in (DEV, os.path.join(BUILD, "src", "cli", "sluice")):
+        if not os.access(exe, os.X_OK):
+            missing.append("%s (build the tree; set SLUICE_BUILD)" % exe)
     for f in ("verify-dkimpy.py", "verify-maildkim.pl", "verify-opendkim.sh"):
         if not os.path.exists(os.path.join(VDIR, f)):
             missing.append(os.path.join(VDIR, f) + " (set SLUICE_SHARED)")
@@ -344,3 +347,90 @@ def test_keygen_cli(tmp_path):
     assert run([DEV, "keygen", "example.com"], check=False).returncode == 2
     assert run([DEV, "keygen", "example.com", "s", "--bits", "512"],
                check=False).returncode == 2
+
+
+# ------------------------------------------- the real `sluice`, key sizes
+
+SLUICE = os.path.join(BUILD, "src", "cli", "sluice")
+
+
+def test_sluice_keygen_ed25519(tmp_path):
+    """`sluice dkim keygen DOMAIN SEL --ed25519` (the installed CLI, no
+    --dir: ./DOMAIN/SEL.pem): the key file is a 0600 PKCS#8 Ed25519 key,
+    the printed record's p= is that key's raw public key (RFC 8463), and a
+    message signed with it passes the verifiers."""
+    p = subprocess.run([SLUICE, "dkim", "keygen", "mail.example.org", "ed26",
+                        "--ed25519"], capture_output=True, timeout=TIMEOUT,
+                       cwd=str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    key = tmp_path / "mail.example.org" / "ed26.pem"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert key.read_text().startswith("-----BEGIN PRIVATE KEY-----\n")
+    assert b"wrote ./mail.example.org/ed26.pem" in p.stderr
+    out = p.stdout.decode()
+    assert out.startswith('ed26._domainkey.mail.example.org. IN TXT "'), out
+    name, val = txt_value(out)
+    assert name == "ed26._domainkey.mail.example.org"
+    tags = dict(t.strip().split("=", 1) for t in val.split(";") if t.strip())
+    assert tags["v"] == "DKIM1" and tags["k"] == "ed25519", tags
+    der = run(["openssl", "pkey", "-in", str(key), "-pubout", "-outform",
+               "DER"]).stdout
+    assert run(["openssl", "pkey", "-in", str(key), "-noout", "-text"]
+               ).stdout.startswith(b"ED25519 Private-Key")
+    # SPKI of an Ed25519 key = 12-byte algorithm prefix + 32-byte key
+    assert der[:12] == bytes.fromhex("302a300506032b6570032100")
+    assert tags["p"] == base64.b64encode(der[12:]).decode()
+    # The key and its record work end to end.
+    dns = tmp_path / "dns.txt"
+    dns.write_text("%s %s\n" % (name, val))
+    msg = tmp_path / "m.eml"
+    msg.write_bytes(open(os.path.join(CORPUS, "folded-headers.eml"), "rb")
+                    .read().replace(b"@example.org>", b"@mail.example.org>", 1))
+    path, _ = sign(tmp_path, str(msg), ["%s:ed26:mail.example.org" % key])
+    assert_all_pass(str(dns), str(path))
+    again = subprocess.run([SLUICE, "dkim", "keygen", "mail.example.org",
+                            "ed26", "--ed25519"], capture_output=True,
+                           timeout=TIMEOUT, cwd=str(tmp_path))
+    assert again.returncode == 1 and b"refusing to overwrite" in again.stderr
+
+
+def test_rsa4096_corpus_message(tmp_path):
+    """The largest allowed RSA key: 4096 bits (a 736-character p=, split
+    into three TXT strings) signs and verifies in all three verifiers."""
+    p = run([DEV, "keygen", "example.org", "big", "--bits", "4096", "--dir",
+             str(tmp_path)])
+    name, val = txt_value(p.stdout.decode())
+    assert len(re.findall(r'"([^"]*)"', p.stdout.decode())) == 3
+    dns = tmp_path / "dns.txt"
+    dns.write_text("%s %s\n" % (name, val))
+    key = "%s/example.org/big.pem:big:example.org" % tmp_path
+    for canon in ("relaxed", "simple"):
+        path, raw = sign(tmp_path, os.path.join(CORPUS, "8bit-body.eml"),
+                         [key], "--canon", canon, name=canon + ".eml")
+        b = re.search(r"b=([^;]*)$", re.sub(r"\s", "", sig_headers(raw)[0]))
+        assert len(base64.b64decode(b.group(1))) == 512      # 4096 bits
+        assert_all_pass(str(dns), str(path))
+        bad = tamper(path, tmp_path / ("bad-" + canon + ".eml"),
+                     "München".encode(), "Münchem".encode())
+        assert_all_fail(str(dns), bad)
+
+
+@pytest.mark.parametrize("bits", [512, 1000, 4104])
+def test_rsa_key_size_out_of_range(tmp_path, bits):
+    """RSA keys below 1024 or above 4096 bits are refused, with the size
+    named, by sign/record and by keygen --bits."""
+    key = tmp_path / "k.pem"
+    run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+         "rsa_keygen_bits:%d" % bits, "-out", str(key)])
+    msg = os.path.join(CORPUS, "empty-body.eml")
+    want = ("key file %s: RSA key has %d bits; DKIM keys must have "
+            "1024-4096 bits" % (key, bits)).encode()
+    p = run([DEV, "sign", "-k", "%s:s:example.org" % key, msg], check=False)
+    assert p.returncode == 1 and want in p.stderr, p.stderr
+    p = run([DEV, "record", str(key), "example.org", "s"], check=False)
+    assert p.returncode == 1 and want in p.stderr, p.stderr
+    p = run([SLUICE, "dkim", "keygen", "example.org", "s", "--bits",
+             str(8192 if bits > 4096 else bits), "--dir", str(tmp_path)],
+            check=False)
+    assert p.returncode == 2 and b"bad number" in p.stderr, p.stderr
+    assert not (tmp_path / "example.org").exists()
