@@ -264,7 +264,16 @@ an_add_file(struct an_opts *o, const char *s)
 	o->files[o->nfiles++] = xstrdup(s);
 }
 
-/* Literal paths, or globs expanded in sorted (= rotation) order. */
+static int
+an_vercmp(const void *a, const void *b)
+{
+	return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Literal paths, or globs expanded in version order (= rotation order:
+ * acct.csv.2 before acct.csv.10, acct-...-0009.csv before -0010.csv).
+ */
 static int
 an_opts_files(struct an_opts *o, int argc, char **argv)
 {
@@ -277,11 +286,12 @@ an_opts_files(struct an_opts *o, int argc, char **argv)
 			an_add_file(o, argv[i]);
 			continue;
 		}
-		if (glob(argv[i], 0, NULL, &g) != 0) {
+		if (glob(argv[i], GLOB_NOSORT, NULL, &g) != 0) {
 			fprintf(stderr, "sluice acct: %s: no such file\n", argv[i]);
 			rc = -1;
 			continue;
 		}
+		qsort(g.gl_pathv, g.gl_pathc, sizeof(*g.gl_pathv), an_vercmp);
 		for (size_t k = 0; k < g.gl_pathc; k++)
 			an_add_file(o, g.gl_pathv[k]);
 		globfree(&g);

@@ -97,10 +97,12 @@ an_src_gz(struct an_src *s, char *buf, size_t cap, const char *name)
 		} else if (rc != Z_OK && rc != Z_BUF_ERROR) {
 			log_warnx("%s: gzip data error: %s", name,
 			    s->zs.msg ? s->zs.msg : "corrupt");
+			errno = 0;
 			return -1;
 		} else if (rc == Z_BUF_ERROR && s->in_eof &&
 		    s->inpos == s->inlen && s->zs.avail_out == cap) {
 			log_warnx("%s: truncated gzip data", name);
+			errno = 0;
 			return -1;
 		}
 		if (s->zs.avail_out < cap)
@@ -121,6 +123,11 @@ an_src_zst(struct an_src *s, char *buf, size_t cap, const char *name)
 			return -1;
 		if (s->in_eof && s->inpos == s->inlen) {
 			s->done = 1;
+			if (s->zpending) {
+				log_warnx("%s: truncated zstd data", name);
+				errno = 0;
+				return -1;
+			}
 			break;
 		}
 		in.src = s->in;
@@ -131,8 +138,10 @@ an_src_zst(struct an_src *s, char *buf, size_t cap, const char *name)
 		if (ZSTD_isError(rc)) {
 			log_warnx("%s: zstd data error: %s", name,
 			    ZSTD_getErrorName(rc));
+			errno = 0;
 			return -1;
 		}
+		s->zpending = rc != 0;	/* 0: a frame ended, fully flushed */
 		if (out.pos > 0)
 			return (ssize_t)out.pos;
 	}

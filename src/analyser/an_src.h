@@ -26,11 +26,15 @@ struct an_src {
 	uint64_t	 raw_bytes;	/* bytes read from fd */
 	z_stream	 zs;
 	ZSTD_DStream	*zd;
+	int		 zpending;	/* zstd frame not complete yet */
 };
 
 /* Sniff the format (reads a few bytes). 0, or -1 with errno set. */
 int an_src_open_fd(struct an_src *s, int fd);
-/* Decompressed bytes into buf; 0 at end; -1 on error (logged). */
+/*
+ * Decompressed bytes into buf; 0 at end; -1 on error (logged, errno 0 for
+ * corrupt or truncated data, else the read error).
+ */
 ssize_t an_src_read(struct an_src *s, char *buf, size_t cap,
     const char *name);
 void an_src_close(struct an_src *s);

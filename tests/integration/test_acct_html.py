@@ -55,6 +55,10 @@ def png_pixels(path):
 
 
 def chromium(args, tmp_path):
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail("%s is missing: scripts/deps.sh installs Debian's "
+                    "chromium, which this test needs" % CHROMIUM,
+                    pytrace=False)
     return subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
          "--disable-background-networking", "--disable-component-update",

@@ -75,3 +75,45 @@ def test_many_gzip_files_under_low_fd_limit(tmp_path):
         got = rows(json.loads(p.stdout), "summary", "outcome")
         for k in ("records", "delivered", "deferred", "bounced"):
             assert got[k]["count"] == 1500 * base[k]["count"], k
+
+
+def test_glob_in_version_order(tmp_path):
+    # one malformed line per file: the malformed list follows input order
+    hdr = "type,timeLogged,rcpt,dlvSourceIp\n"
+    for n in (1, 2, 10, 9):
+        (tmp_path / ("acct.csv.%d" % n)).write_text(
+            hdr + "d,1709251200,a@gmail.com,1.1.1.1\nzz%d,1,2,3\n" % n)
+    j = jrun(["report", str(tmp_path / "acct.csv.*")])
+    files = [os.path.basename(m["file"]) for m in j["malformed"]]
+    assert files == ["acct.csv.1", "acct.csv.2", "acct.csv.9",
+                     "acct.csv.10"]
+
+
+def test_truncated_compressed_inputs_warn(tmp_path):
+    src = gen(tmp_path / "t.csv", "--records", "20000", "--seed", "6")
+    with open(src, "rb") as f:
+        data = f.read()
+    nrec = rows(jrun(["summary", src]), "summary",
+                "outcome")["records"]["count"]
+    z = subprocess.run(["zstd", "-q", "-c", src], capture_output=True,
+                       check=True, timeout=TIMEOUT).stdout
+    for name, comp, what in (("t.csv.gz", gzip.compress(data), "gzip"),
+                             ("t.csv.zst", z, "zstd")):
+        whole = tmp_path / name
+        whole.write_bytes(comp)
+        p = subprocess.run(ACCT + ["summary", "--no-progress", str(whole)],
+                           capture_output=True, timeout=TIMEOUT)
+        assert p.returncode == 0 and b"truncated" not in p.stderr
+        cut = tmp_path / ("cut-" + name)
+        cut.write_bytes(comp[:len(comp) * 2 // 3])
+        p = subprocess.run(ACCT + ["summary", "--json", "--no-progress",
+                                   str(cut)],
+                           capture_output=True, timeout=TIMEOUT)
+        err = p.stderr.decode()
+        assert p.returncode == 1, err          # an input could not be read
+        assert "%s: truncated %s data" % (cut, what) in err
+        assert "Sanitizer" not in err and ": read:" not in err, err
+        # what was read before the cut is still counted
+        got = rows(json.loads(p.stdout), "summary",
+                   "outcome")["records"]["count"]
+        assert nrec // 3 < got < nrec
