@@ -7,7 +7,9 @@
  * its starting header and that it starts on a record boundary; both are
  * verified against the previous chunk's real end state and the chunk is
  * re-read serially when the guess was wrong (e.g. the split fell inside a
- * quoted field holding a line break). Results are merged in input order.
+ * quoted field holding a line break). Results are merged in input order as
+ * soon as all earlier jobs are done, and freed, so memory does not grow
+ * with the number of inputs; files are opened by the worker reading them.
  */
 #ifndef SLUICE_AN_RUN_H
 #define SLUICE_AN_RUN_H
