@@ -985,6 +985,7 @@ hook_queue_params(void *arg, const char *domain, const char *vmta,
 	const struct conf_domain *d = conf_domain_lookup(sv->conf,
 	    strcmp(vmta, SCHED_DEFAULT_VMTA) ? vmta : NULL, domain);
 	const struct conf_vmta *v;
+	size_t n;
 
 	out->max_smtp_out = d->max_smtp_out;
 	out->max_msg_per_connection = d->max_msg_per_connection;
@@ -1015,6 +1016,14 @@ hook_queue_params(void *arg, const char *domain, const char *vmta,
 	    vmta) : NULL) != NULL) {
 		out->vmta_max_smtp_out = v->max_smtp_out;
 		out->vmta_max_msg_rate = v->max_smtp_msg_rate;
+		n = shape_vmta_pools(sv->conf, v, out->pool_limits,
+		    SCHED_MAX_POOL_LIMITS);
+		out->npool_limits = n < SCHED_MAX_POOL_LIMITS ? n :
+		    SCHED_MAX_POOL_LIMITS;
+		if (n > SCHED_MAX_POOL_LIMITS)
+			log_warnx("delivery: virtual-mta %s is in %zu pools with "
+			    "limits; only the first %d apply", vmta, n,
+			    SCHED_MAX_POOL_LIMITS);
 	}
 }
 

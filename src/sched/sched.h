@@ -23,7 +23,8 @@
  * Shaping (issue #4): when a queue's params carry a <domain> (`dom`), the
  * core keeps a struct shape_queue per queue (backoff mode, max-msg-rate and
  * max-connect-rate pacers, disabled source IPs) and a struct shape_vmta per
- * vmta (max-smtp-out, max-smtp-msg-rate, source-IP rotation), and hands
+ * vmta (max-smtp-out, max-smtp-msg-rate, source-IP rotation) and per
+ * limited pool (the same two limits across its members), and hands
  * scarce global connection slots out fairly (shape_fair) between queues.
  *
  * Invariants:
@@ -48,6 +49,7 @@
 #define SCHED_DEFAULT_VMTA	"{default}"
 #define SCHED_MAX_RETRY		30	/* retry-after list length (PowerMTA) */
 #define SCHED_NAME_MAX		320	/* domain (253) + '/' + vmta */
+#define SCHED_MAX_POOL_LIMITS	8	/* limited pools per vmta */
 
 struct sched;
 struct sched_queue;
@@ -78,6 +80,12 @@ struct sched_queue_params {
 	const struct conf_domain *dom;
 	int		vmta_max_smtp_out;	/* <virtual-mta> max-smtp-out; 0 */
 	struct conf_rate vmta_max_msg_rate;	/* max-smtp-msg-rate; unlimited */
+	/* The <virtual-mta-pool>s the vmta is a member of that set
+	 * max-smtp-out or max-smtp-msg-rate (borrowed, like dom): each
+	 * pool's limits are shared by every queue of all its members, on top
+	 * of the vmta's own. Keyed by pool name across reloads. */
+	const struct conf_pool *pool_limits[SCHED_MAX_POOL_LIMITS];
+	size_t		npool_limits;
 };
 
 /* Fill p with PowerMTA's defaults. */

@@ -9,7 +9,8 @@
  *
  * Pacing: a transaction takes its recipients from the queue's
  * max-msg-rate pacer (one token per attempted recipient) and one message
- * from the vmta's max-smtp-out-msg-rate pacer; "not yet" returns NULL with
+ * from the max-smtp-msg-rate pacers of the vmta and of its limited pools
+ * (sched_plim.c); "not yet" returns NULL with
  * c->wait_until set. Fairness: while other queues wait for a global
  * connection slot, a connection asks the fair picker at each transaction
  * boundary whether to keep its slot or hand it over (then it quits).
@@ -21,21 +22,6 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "sched/sched_int.h"
-
-/* A vmta slot freed: every queue waiting for one gets to try. */
-static void
-unblock_vmta(struct sched *s, struct sched_vmta *vm)
-{
-	for (size_t i = 0; i < s->nqueues && vm->nblocked; i++) {
-		struct sched_queue *q = s->queues[i];
-		if (q->vblocked && q->vm == vm) {
-			q->vblocked = 0;
-			vm->nblocked--;
-			sched_queue_kick(q);
-		}
-	}
-	vm->nblocked = 0;
-}
 
 /* A global slot freed: the fair pick (if any) tries first, then the rest
  * (those that cannot get one block again and keep their fair position). */
@@ -81,14 +67,13 @@ conn_release(struct sched_conn *c)
 	sched_conn_unidle(c);
 	if (c->woken)
 		q->nwoken--;
-	q->vm->sv.nconn--;
+	sched_plim_conn_add(q, -1);
 	s->nconn--;
 	free(c);
 	/* waiting queues first: the freed slot goes to the fair pick */
 	if (s->nblocked)
 		unblock_all(s);
-	if (q->vm->nblocked)
-		unblock_vmta(s, q->vm);
+	sched_plim_unblock(q);		/* vmta and pool slots */
 	if (q->nready)
 		sched_queue_kick(q);
 }
@@ -209,7 +194,7 @@ batch_allowance(struct sched_conn *c, int64_t now)
 		return 0;
 	want = qm->nready < (size_t)q->p.max_rcpt_per_message ? qm->nready :
 	    (size_t)q->p.max_rcpt_per_message;
-	if ((t = shape_rate_next(&q->vm->sv.msg_rate, now)) > now) {
+	if ((t = sched_plim_rate_next(q, now)) > now) {
 		c->wait_until = t;
 		return 0;
 	}
@@ -219,7 +204,7 @@ batch_allowance(struct sched_conn *c, int64_t now)
 		c->wait_until = shape_queue_rcpt_ready(&q->sq, now);
 		return 0;
 	}
-	shape_rate_take(&q->vm->sv.msg_rate, now);
+	sched_plim_rate_take(q, now);
 	return (size_t)k;
 }
 

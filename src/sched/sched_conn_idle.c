@@ -27,7 +27,7 @@ sched_conn_idle(struct sched_conn *c)
 		return 1;
 	if (s->h.conn_wake == NULL || s->stopping || q->paused || c->quit ||
 	    c->batch || c->wait_until || q->nready > 0 || s->nblocked > 0 ||
-	    q->vm->nblocked > 0)
+	    sched_plim_waiters(q))
 		return 0;
 	if (p->max_msg_per_connection > 0 &&
 	    c->nmsg >= p->max_msg_per_connection)
@@ -86,7 +86,7 @@ sched_idle_free_slot(struct sched *s, const struct sched_vmta *vm)
 	for (size_t i = 0; i < s->nqueues && s->nidle > 0; i++) {
 		struct sched_queue *q = s->queues[i];
 
-		if (q->nidle == 0 || (vm != NULL && q->vm != vm))
+		if (q->nidle == 0 || (vm != NULL && !sched_plim_uses(q, vm)))
 			continue;
 		for (struct sched_conn *c = q->conns; c; c = c->next)
 			if (c->idle) {

@@ -21,7 +21,8 @@
 enum { SCHED_TIMER_RCPT = 1, SCHED_TIMER_QUEUE = 2, SCHED_TIMER_PACE = 3 };
 
 /* Per-vmta shaping state (max-smtp-out, max-smtp-msg-rate, source-IP
- * rotation), shared by the vmta's queues. */
+ * rotation), shared by the vmta's queues. The same struct is a pool's
+ * limiter (sched_plim.c), shared by the queues of all its members. */
 struct sched_vmta {
 	char			*name;
 	struct shape_vmta	 sv;
@@ -56,12 +57,15 @@ struct sched_queue {
 	int				 paused;
 	int				 backoff;
 	int				 blocked;	/* by total-max-smtp-out */
-	int				 vblocked;	/* by vmta max-smtp-out */
+	int				 vblocked;	/* by vmta/pool max-smtp-out */
+	struct sched_vmta		*vblock_on;	/* which, if vblocked */
 	int				 shaped;	/* sq initialised */
 	struct shape_queue		 sq;
 	struct shape_fair_ent		 fe;		/* global slot fairness */
 	struct sched_timer		 pace;		/* pacing/backoff wake */
 	struct sched_vmta		*vm;
+	struct sched_vmta		*pl[SCHED_MAX_POOL_LIMITS]; /* pools */
+	size_t				 npl;
 	char				*pool;
 	uint32_t			 nfail;		/* queue-level failures */
 	struct sched_timer		 timer;		/* retry mode */
@@ -87,6 +91,8 @@ struct sched {
 	struct sched_queue	*grant;		/* next slot goes here first */
 	struct sched_vmta	**vmtas;
 	size_t			 nvmtas;
+	struct sched_vmta	**plims;	/* pool limiters, by name */
+	size_t			 nplims;
 	int64_t			 now_us;	/* latest time given */
 	uint64_t		 rng;		/* retry jitter */
 	int			 stopping;
@@ -131,10 +137,30 @@ void sched_conns_free(struct sched_queue *q);
 void sched_idle_wake(struct sched_conn *c, int quit);
 /* Wake q's idle connections for its ready work; quit all if `quit`. */
 void sched_idle_wake_queue(struct sched_queue *q, int quit);
-/* Make one idle connection of any queue (vm NULL) or of vmta vm quit to
- * free its slot; 1 if one was found. */
+/* Make one idle connection of any queue (vm NULL) or of a queue counted
+ * by limiter vm (its vmta or pool) quit to free its slot; 1 if found. */
 int sched_idle_free_slot(struct sched *s, const struct sched_vmta *vm);
 void sched_idle_wake_all(struct sched *s, int quit);
+
+/* sched_plim.c: limits shared by a queue's vmta and its limited pools.
+ * A queue's q->nconn counts in each of them (kept across reloads). */
+void sched_plim_load(struct sched_queue *q);	/* after q->p is read */
+void sched_plim_free(struct sched *s);
+/* The vmta or pool whose max-smtp-out has no room, or NULL. */
+struct sched_vmta *sched_plim_full(const struct sched_queue *q);
+/* q waits for a slot of l (kicked when one of l's connections closes). */
+void sched_plim_wait(struct sched_queue *q, struct sched_vmta *l);
+void sched_plim_conn_add(struct sched_queue *q, int delta);
+/* 1 if q's connections count against limiter l. */
+int sched_plim_uses(const struct sched_queue *q, const struct sched_vmta *l);
+/* 1 if any queue waits for a slot of one of q's limiters. */
+int sched_plim_waiters(const struct sched_queue *q);
+/* A connection of q closed: queues waiting for its limiters try again. */
+void sched_plim_unblock(struct sched_queue *q);
+/* max-smtp-msg-rate of the vmta and its pools: the earliest time (us) a
+ * message may go (<= now: now), and taking one. */
+int64_t sched_plim_rate_next(const struct sched_queue *q, int64_t now);
+void sched_plim_rate_take(struct sched_queue *q, int64_t now);
 
 /* sched_hold.c: recipients of paused queues/jobs (see sched.h) */
 int sched_rcpt_must_hold(const struct sched_rcpt *r);

@@ -91,6 +91,7 @@ sched_queue_params_load(struct sched_queue *q)
 	} else
 		shape_vmta_reload(&q->vm->sv, q->p.vmta_max_smtp_out,
 		    &q->p.vmta_max_msg_rate, now);
+	sched_plim_load(q);
 	if (q->p.dom == NULL)
 		return;
 	if (!q->shaped) {
@@ -176,6 +177,7 @@ sched_queues_free(struct sched *s)
 	free(s->vmtas);
 	s->vmtas = NULL;
 	s->nvmtas = 0;
+	sched_plim_free(s);
 }
 
 void
@@ -340,8 +342,8 @@ queue_shape_ok(struct sched_queue *q)
 	return 1;
 }
 
-/* vmta max-smtp-out and total-max-smtp-out; blocked queues are kicked
- * (the fair pick first) when a slot frees up. */
+/* vmta and pool max-smtp-out, total-max-smtp-out; blocked queues are
+ * kicked (the fair pick first) when a slot frees up. */
 static int
 queue_slot_ok(struct sched_queue *q)
 {
@@ -349,13 +351,12 @@ queue_slot_ok(struct sched_queue *q)
 	int total = s->p.total_max_smtp_out > 0 ? s->p.total_max_smtp_out :
 	    1200;
 
-	if (!shape_vmta_conn_ok(&q->vm->sv)) {
-		if (!q->vblocked) {
-			q->vblocked = 1;
-			q->vm->nblocked++;
-		}
+	struct sched_vmta *full;
+
+	if ((full = sched_plim_full(q)) != NULL) {
+		sched_plim_wait(q, full);
 		/* an idle connection must never hold a slot others need */
-		(void)sched_idle_free_slot(s, q->vm);
+		(void)sched_idle_free_slot(s, full);
 		return 0;
 	}
 	if (s->nconn >= total) {
@@ -389,7 +390,7 @@ sched_open_conns(struct sched_queue *q)
 		q->conns = c;
 		q->nconn++;
 		q->nstarting++;
-		q->vm->sv.nconn++;
+		sched_plim_conn_add(q, 1);
 		if (q->shaped)
 			shape_queue_conn_opened(&q->sq, s->now_us);
 		s->nconn++;

@@ -306,6 +306,11 @@ void shape_vmta_reload(struct shape_vmta *v, int max_smtp_out,
     const struct conf_rate *max_smtp_msg_rate, int64_t now);
 /* 1 if one more connection may be opened through this vmta. */
 int shape_vmta_conn_ok(const struct shape_vmta *v);
+/* The <virtual-mta-pool>s with max-smtp-out or max-smtp-msg-rate that v
+ * is a member of, in config order: up to max of them in out[]; returns
+ * how many there are (more than max: the rest were left out). */
+size_t shape_vmta_pools(const struct conf *c, const struct conf_vmta *v,
+    const struct conf_pool **out, size_t max);
 
 /* ---- 8. per-queue bundle (what the scheduler keeps per queue) ------- */
 

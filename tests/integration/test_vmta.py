@@ -440,3 +440,30 @@ def test_rcpt_vmta_survives_restart(tmp_path):
         ds = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "d", 2)}
         assert ds["x@a.test"]["queue"] == "a.test/v1"
         assert ds["y@c.test"]["queue"] == "c.test/v2"
+
+
+def test_pool_msg_rate_shared_by_members(tmp_path):
+    """max-smtp-msg-rate of a <virtual-mta-pool> paces the messages of all
+    its members together (here 240/min: one every 250 ms), whether they
+    came through the pool or named a member vmta directly."""
+    extra = """
+<virtual-mta-pool lim>
+    virtual-mta v1
+    virtual-mta v2
+    max-smtp-msg-rate 240/min
+</virtual-mta-pool>
+"""
+    with World(tmp_path, ["a.test", "c.test"], extra=extra) as w:
+        for i in range(4):
+            assert w.send([f"m{i}@a.test"], {"X-Virtual-MTA": "v1"})[0] == 250
+            assert w.send([f"m{i}@c.test"], {"X-Virtual-MTA": "v2"})[0] == 250
+        msgs = w.sinks["a.test"].wait_for_messages(4, timeout=20) + \
+            w.sinks["c.test"].wait_for_messages(4, timeout=20)
+        times = sorted(m.received for m in msgs)
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        # 8 messages through one 4/s pacer whose burst tolerance is 1 %
+        # of the rate (2 here, docs/shaping.md): 3 at once, then one per
+        # 250 ms (without the pool's limit all 8 go at once)
+        assert times[-1] - times[0] >= 5 * 0.25 * 0.9, gaps
+        assert sorted(gaps)[2] >= 0.25 * 0.6, gaps
+        assert {m.peer_ip for m in msgs} == {"127.0.0.2", "127.0.0.3"}

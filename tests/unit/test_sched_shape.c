@@ -2,7 +2,8 @@
  * test_sched_shape.c -- the scheduler core with shaping (issue #4): queues
  * whose params carry a <domain> from a real config (conf_load_string):
  * max-msg-rate pacing of transactions on a microsecond clock, backoff mode
- * limits and retry, vmta max-smtp-out across queues, fair hand-over of
+ * limits and retry, vmta max-smtp-out across queues, pool max-smtp-out
+ * and max-smtp-msg-rate across member vmtas, fair hand-over of
  * global slots (total-max-smtp-out), MX rollup re-routing and the
  * queue_domain hook, and the string map used for rollups.
  */
@@ -37,7 +38,18 @@ static const char *CONF =
     "<domain paced.test>\n max-msg-rate 600/min\n</domain>\n"
     "<domain slow.test>\n backoff-max-smtp-out 1\n"
     " backoff-to-normal-after 1m\n</domain>\n"
-    "<virtual-mta v1>\n max-smtp-out 1\n</virtual-mta>\n";
+    "<virtual-mta v1>\n max-smtp-out 1\n</virtual-mta>\n"
+    "<virtual-mta v2>\n</virtual-mta>\n<virtual-mta v3>\n</virtual-mta>\n"
+    "<virtual-mta v4>\n</virtual-mta>\n"
+    "<virtual-mta-pool pl>\n virtual-mta v2\n virtual-mta v3\n"
+    " max-smtp-out 2\n max-smtp-msg-rate 60/min\n</virtual-mta-pool>\n"
+    "<virtual-mta-pool open>\n virtual-mta v4\n</virtual-mta-pool>\n";
+
+/* The same vmtas, the pool without limits (a reload lifts them). */
+static const char *CONF_NOLIMIT =
+    "<virtual-mta v2>\n</virtual-mta>\n<virtual-mta v3>\n</virtual-mta>\n"
+    "<virtual-mta-pool pl>\n virtual-mta v2\n virtual-mta v3\n"
+    "</virtual-mta-pool>\n";
 
 static void
 fake_params(void *arg, const char *domain, const char *vmta,
@@ -49,8 +61,11 @@ fake_params(void *arg, const char *domain, const char *vmta,
 	out->dom = conf_domain_lookup(f->conf, v ? vmta : NULL, domain);
 	out->max_smtp_out = out->dom->max_smtp_out;
 	out->max_rcpt_per_message = out->dom->max_rcpt_per_message;
-	if (v)
+	if (v) {
 		out->vmta_max_smtp_out = v->max_smtp_out;
+		out->npool_limits = shape_vmta_pools(f->conf, v,
+		    out->pool_limits, SCHED_MAX_POOL_LIMITS);
+	}
 }
 
 static void
@@ -229,6 +244,87 @@ test_vmta_max_smtp_out(void **state)
 	teardown(&f, s);
 }
 
+/* Pool pl (v2, v3): max-smtp-out 2 across the queues of both members,
+ * max-smtp-msg-rate 60/min paced across them; v4 (pool without limits)
+ * is not held; a reload that lifts the limits frees the waiting queues. */
+static void
+test_pool_limits(void **state)
+{
+	struct fake f;
+	struct sched *s = setup(&f, 0);
+	int64_t now = T0 * US;
+	const struct conf_pool *pl[SCHED_MAX_POOL_LIMITS];
+	char err[256];
+	struct conf *old;
+	int64_t at[8];
+	int sent = 0;
+
+	(void)state;
+	assert_int_equal(shape_vmta_pools(f.conf, conf_vmta_find(f.conf,
+	    "v2"), pl, SCHED_MAX_POOL_LIMITS), 1);
+	assert_string_equal(pl[0]->name, "pl");
+	assert_int_equal(shape_vmta_pools(f.conf, conf_vmta_find(f.conf,
+	    "v4"), pl, SCHED_MAX_POOL_LIMITS), 0);
+	add(s, 1, "x@a.test", "v2");
+	add(s, 2, "x@b.test", "v2");
+	add(s, 3, "x@c.test", "v3");
+	add(s, 4, "x@d.test", "v3");
+	sched_pump_us(s, now);
+	assert_int_equal(f.nconns, 2);		/* 4 queues, pool cap 2 */
+	add(s, 5, "x@e.test", "v4");
+	sched_pump_us(s, now);
+	assert_int_equal(f.nconns, 3);		/* v4 is not held */
+	assert_string_equal(sched_queue_name(f.conns[2]->queue), "e.test/v4");
+	assert_non_null(sched_conn_next_us(f.conns[2], now));
+	ok(f.conns[2], now);
+	sched_conn_closed(f.conns[2], T0);
+	drop_conn(&f, 2);
+	/* 60/min across the pool: one message per second, whichever vmta */
+	for (int64_t t = now; t < now + 3 * US + US / 2; t += US / 10)
+		for (int i = 0; i < f.nconns; i++) {
+			if (f.conns[i]->wait_until > t)
+				continue;
+			if (sched_conn_next_us(f.conns[i], t) != NULL) {
+				ok(f.conns[i], t);
+				assert_true(sent < 8);
+				at[sent++] = t;
+			} else if (f.conns[i]->wait_until == 0) {
+				/* its queue is empty: the slot frees up */
+				sched_conn_closed(f.conns[i], t / US);
+				drop_conn(&f, i);
+				sched_pump_us(s, t);
+				assert_true(f.nconns <= 2);
+				i = -1;
+			}
+		}
+	assert_int_equal(sent, 4);		/* at 0, 1, 2 and 3 s */
+	for (int k = 1; k < sent; k++)
+		assert_in_range(at[k] - at[k - 1], US, US + US / 10);
+	assert_int_equal(f.ndone, 5);
+	for (int i = f.nconns - 1; i >= 0; i--) {
+		sched_conn_closed(f.conns[i], T0 + 4);
+		drop_conn(&f, i);
+	}
+	/* reload without the pool's limits: 4 queues, 4 connections */
+	for (uint64_t i = 0; i < 4; i++)
+		add(s, 10 + i, i < 2 ? (i ? "y@b.test" : "y@a.test") :
+		    (i == 2 ? "y@c.test" : "y@d.test"), i < 2 ? "v2" : "v3");
+	sched_pump_us(s, now + 5 * US);
+	assert_int_equal(f.nconns, 2);
+	old = f.conf;
+	f.conf = conf_load_string("test.conf", CONF_NOLIMIT, err, sizeof(err));
+	assert_non_null(f.conf);
+	sched_reload(s);
+	sched_pump_us(s, now + 5 * US);
+	assert_int_equal(f.nconns, 4);
+	for (int i = f.nconns - 1; i >= 0; i--) {
+		sched_conn_closed(f.conns[i], T0 + 5);
+		drop_conn(&f, i);
+	}
+	conf_free(old);
+	teardown(&f, s);
+}
+
 /* total-max-smtp-out 1: a busy queue hands its slot to a waiting one at
  * a transaction boundary, then they alternate. */
 static void
@@ -335,6 +431,7 @@ main(void)
 		cmocka_unit_test(test_pacing),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_vmta_max_smtp_out),
+		cmocka_unit_test(test_pool_limits),
 		cmocka_unit_test(test_fair_slot_handover),
 		cmocka_unit_test(test_reroute_and_hook),
 		cmocka_unit_test(test_map),
