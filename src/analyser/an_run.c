@@ -312,7 +312,8 @@ an_worker(void *arg)
 
 	pthread_mutex_lock(&pl->mu);
 	for (;;) {
-		while (pl->next < pl->njobs && pl->next >= pl->merged + pl->ahead)
+		while (pl->next < pl->njobs &&
+		    pl->next >= pl->merged + pl->ahead)
 			pthread_cond_wait(&pl->cv, &pl->mu);
 		if (pl->next >= pl->njobs)
 			break;

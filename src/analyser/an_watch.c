@@ -96,18 +96,19 @@ an_watch_errs(struct an_watch *w)
 	struct an_errlog *l = &w->errs;
 
 	for (size_t i = 0; i < l->nkept; i++) {
+		const struct an_err *e = &l->kept[i];
+
 		if (w->lines_known)
 			fprintf(stderr, "sluice acct watch: %s:%llu: %s\n",
-			    l->kept[i].file,
-			    (unsigned long long)l->kept[i].line, l->kept[i].msg);
+			    e->file, (unsigned long long)e->line, e->msg);
 		else
-			fprintf(stderr, "sluice acct watch: %s: line %llu after "
-			    "watch start: %s\n", l->kept[i].file,
-			    (unsigned long long)l->kept[i].line, l->kept[i].msg);
+			fprintf(stderr, "sluice acct watch: %s: line %llu "
+			    "after watch start: %s\n", e->file,
+			    (unsigned long long)e->line, e->msg);
 	}
 	if (l->n > l->nkept)
-		fprintf(stderr, "sluice acct watch: %llu more malformed lines\n",
-		    (unsigned long long)(l->n - l->nkept));
+		fprintf(stderr, "sluice acct watch: %llu more malformed "
+		    "lines\n", (unsigned long long)(l->n - l->nkept));
 	w->nerr += l->n;
 	an_errlog_fini(l);
 }
