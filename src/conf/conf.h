@@ -319,6 +319,12 @@ struct conf {
 	size_t			 nsource_hosts;
 	int			 total_max_smtp_out;	/* 1000 */
 	int			 total_max_smtp_in;	/* 100 */
+	/* Sluice extensions: inbound SMTP session limits (smtpd_params) */
+	int64_t			 smtp_in_command_timeout;	/* 5m */
+	int64_t			 smtp_in_data_timeout;	/* 5m */
+	int			 smtp_in_max_line_length;	/* 512 */
+	int			 smtp_in_max_data_line_length;	/* 1000 */
+	int			 smtp_in_max_errors;	/* 10 */
 	char			*spool_dir;	/* <spool DIR>; /var/spool/sluice */
 	int			 spool_deliver_only;	/* <spool> deliver-only */
 	int			 spool_sync;	/* spool-sync; yes (no: bench) */

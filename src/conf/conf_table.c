@@ -129,6 +129,24 @@ const struct conf_directive conf_directives[] = {
 	    G(total_max_smtp_out), "Cap on all outbound SMTP connections."),
 	TINT("total-max-smtp-in", CS_GLOBAL, "100", 1, 100000,
 	    G(total_max_smtp_in), "Cap on all inbound SMTP connections."),
+	{ .name = "smtp-in-command-timeout", .scopes = CS_GLOBAL,
+	  .type = CT_TIME, .def = "5m", .min = 1, .max = 3600,
+	  G(smtp_in_command_timeout), .help = "Sluice: idle time allowed "
+	  "between inbound SMTP commands before 421 4.4.2 (1s..1h)." },
+	{ .name = "smtp-in-data-timeout", .scopes = CS_GLOBAL,
+	  .type = CT_TIME, .def = "5m", .min = 1, .max = 3600,
+	  G(smtp_in_data_timeout), .help = "Sluice: idle time allowed "
+	  "while receiving message data before 421 4.4.2 (1s..1h)." },
+	TINT("smtp-in-max-line-length", CS_GLOBAL, "512", 512, 65536,
+	    G(smtp_in_max_line_length), "Sluice: longest inbound SMTP "
+	    "command line in bytes with CRLF; longer: 500 5.5.2."),
+	TINT("smtp-in-max-data-line-length", CS_GLOBAL, "1000", 1000,
+	    1048576, G(smtp_in_max_data_line_length), "Sluice: longest "
+	    "message data line in bytes with CRLF; longer: 554 5.6.0 after "
+	    "DATA."),
+	TINT("smtp-in-max-errors", CS_GLOBAL, "10", 1, 10000,
+	    G(smtp_in_max_errors), "Sluice: bad commands per inbound "
+	    "connection before 421 4.7.0 closes it."),
 	TSTR("log-file", CS_GLOBAL, CF_PATH, G(log_file),
 	    "Log file (default: standard error)."),
 	TINT("http-mgmt-port", CS_GLOBAL, "8080", 0, 65535, G(http_mgmt_port),

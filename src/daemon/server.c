@@ -139,7 +139,12 @@ open_listeners(struct server *sv, FILE *pf, char *err, size_t errlen)
 {
 	const struct conf *c = sv->conf;
 	struct smtpd_params p = { .hostname = c->host_name,
+	    .max_line = (size_t)c->smtp_in_max_line_length,
+	    .max_data_line = (size_t)c->smtp_in_max_data_line_length,
+	    .cmd_timeout = (int)c->smtp_in_command_timeout,
+	    .data_timeout = (int)c->smtp_in_data_timeout,
 	    .max_connections = c->total_max_smtp_in,
+	    .max_errors = c->smtp_in_max_errors,
 	    .ssl_ctx = sv->ssl_server };
 	struct smtpd_listener def = { .addr = "0.0.0.0", .port = 25 };
 
@@ -297,7 +302,8 @@ server_reload(struct server *sv)
 	sched_reload(sv->sched);
 	log_info("reloaded %s: <domain>, <source>, users, virtual-mtas, "
 	    "DKIM keys, bounce patterns and total-max-smtp-out now apply; "
-	    "smtp-listener, <spool>, <acct-file>, dns-server, control-socket "
-	    "and http-mgmt-port changes need a restart", sv->opts.config);
+	    "smtp-listener, total-max-smtp-in, smtp-in-*, <spool>, "
+	    "<acct-file>, dns-server, control-socket and http-mgmt-port "
+	    "changes need a restart", sv->opts.config);
 	return 0;
 }
