@@ -7,7 +7,7 @@ build_pkgs=(build-essential cmake pkg-config clang
   libevent-dev libc-ares-dev libssl-dev libpcre2-dev libsqlite3-dev zlib1g-dev libzstd-dev)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-aiosmtpd python3-dnslib python3-dkim
   libmail-dkim-perl libnet-dns-resolver-mock-perl opendkim opendkim-tools swaks postfix mawk gawk openssl ca-certificates time procps
-  chromium iproute2 bc zstd)
+  chromium iproute2 bc zstd systemd)
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 missing=()
