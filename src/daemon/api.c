@@ -13,7 +13,10 @@
  * 200, 400 (bad request), 403 (not local), 404 (no such queue/job/path)
  * or 405 (wrong method). Commands are refused unless they come over the
  * unix socket or from 127.0.0.1, and refused when the request carries an
- * Origin header (a browser page). Shapes and semantics: docs/api.md.
+ * Origin header (a browser page). With http-access lines, TCP clients get
+ * the level of the first matching CIDR (none if none matches): none may
+ * do nothing, monitor may read, operator and admin may also command.
+ * Shapes and semantics: docs/api.md.
  *
  * Owns sv->ctl (the scheduler's operator control) from api_start to
  * api_stop.
@@ -160,19 +163,43 @@ static const struct api_route api_routes[] = {
 	{ "/set", 1, api_cmd_set },
 };
 
-/* Writes: over the unix socket, or over TCP from 127.0.0.1, and not from
- * a web page (browsers send Origin on cross-site POSTs). */
-static int
-write_allowed(struct evhttp_request *req)
+static const struct sockaddr *
+peer_addr(struct evhttp_request *req)
 {
 	struct evhttp_connection *ec = evhttp_request_get_connection(req);
-	const struct sockaddr *sa = ec ? evhttp_connection_get_addr(ec) : NULL;
+
+	return ec ? evhttp_connection_get_addr(ec) : NULL;
+}
+
+/* http-access for a TCP peer: the first matching line's level, none if
+ * no line matches; without any line, monitor (reads) for everyone and
+ * writes as write_allowed() says. The unix socket is not subject to it. */
+static enum conf_http_level
+http_level(const struct conf *c, const struct sockaddr *sa)
+{
+	if (sa == NULL || sa->sa_family == AF_UNIX || c->nhttp_access == 0)
+		return CONF_HTTP_ADMIN;
+	for (size_t i = 0; i < c->nhttp_access; i++)
+		if (conf_cidr_match(&c->http_access[i].cidr, sa))
+			return c->http_access[i].level;
+	return CONF_HTTP_NONE;
+}
+
+/* Writes: over the unix socket, or over TCP from 127.0.0.1 with level
+ * operator or admin, and not from a web page (browsers send Origin on
+ * cross-site POSTs). */
+static int
+write_allowed(const struct conf *c, struct evhttp_request *req)
+{
+	const struct sockaddr *sa = peer_addr(req);
 
 	if (evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Origin") != NULL)
 		return 0;
 	if (sa == NULL || sa->sa_family == AF_UNIX)
 		return 1;	/* the unix socket (mode 0660) */
+	if (http_level(c, sa) < CONF_HTTP_OPERATOR)
+		return 0;
 	if (sa->sa_family == AF_INET)
 		return ((const struct sockaddr_in *)(const void *)sa)->
 		    sin_addr.s_addr == htonl(INADDR_LOOPBACK);
@@ -214,9 +241,13 @@ api_dispatch(struct api_req *r, const char *path, const char *fmt)
 		api_reply(r, 405, "%s: use GET", rt->path);
 	else if (rt->write && m != EVHTTP_REQ_POST)
 		api_reply(r, 405, "%s: use POST", rt->path);
-	else if (rt->write && !write_allowed(r->req))
+	else if (http_level(r->sv->conf, peer_addr(r->req)) == CONF_HTTP_NONE)
+		api_reply(r, 403, "%s: forbidden for this address "
+		    "(http-access)", rt->path);
+	else if (rt->write && !write_allowed(r->sv->conf, r->req))
 		api_reply(r, 403, "%s: commands are accepted only over the "
-		    "control socket or from 127.0.0.1", rt->path);
+		    "control socket or from 127.0.0.1 with http-access "
+		    "operator or admin", rt->path);
 	else
 		rt->run(r);
 }

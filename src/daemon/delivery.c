@@ -19,7 +19,7 @@
  * connection waits (up to DLV_MAX_PACE_WAIT) instead of quitting. After an
  * MX lookup a domain whose primary MXs match an <mx-rollup-list> entry is
  * re-routed to the queue NAME.rollup/vmta (sched_queue_reroute), and later
- * recipients go there directly (queue_domain hook).
+ * recipients go there directly (queue_domain hook, qdomain.c).
  *
  * connection-idle-timeout: with nothing to send (and no pacer to wait
  * for) a connection whose <domain> sets it stays open, idle, if the
@@ -1063,24 +1063,6 @@ hook_select_vmta(void *arg, const char *req, char *vmta, size_t vlen,
 	    SCHED_DEFAULT_VMTA);
 }
 
-/* MX rollup: recipients of a domain already known to roll up go straight
- * to the rollup queue. */
-static const char *
-hook_queue_domain(void *arg, const char *domain)
-{
-	struct server *sv = arg;
-	char key[256];
-	size_t i;
-
-	if (sv->conf->nrollups == 0 || sv->rollup == NULL)
-		return NULL;
-	for (i = 0; domain[i] && i < sizeof(key) - 1; i++)
-		key[i] = (char)(domain[i] >= 'A' && domain[i] <= 'Z' ?
-		    domain[i] - 'A' + 'a' : domain[i]);
-	key[i] = '\0';
-	return sched_map_get(sv->rollup, key);
-}
-
 static const struct sched_hooks delivery_sched_hooks = {
 	.queue_params = hook_queue_params,
 	.select_vmta = hook_select_vmta,
@@ -1088,7 +1070,7 @@ static const struct sched_hooks delivery_sched_hooks = {
 	.outcome = outcome_hook,
 	.queue_event = outcome_queue_event,
 	.wakeup = server_wakeup,
-	.queue_domain = hook_queue_domain,
+	.queue_domain = qdomain_hook,		/* qdomain.c */
 	.conn_wake = hook_conn_wake,
 };
 

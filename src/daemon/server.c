@@ -179,6 +179,7 @@ server_start(struct server *sv, char *err, size_t errlen)
 		return -1;
 	sv->rollup = sched_map_new();
 	sv->rollup_members = sched_map_new();
+	qdomain_conf_applied(sv);
 	sv->sched = sched_new(&schp, delivery_hooks(), sv);
 	sv->pump_ev = event_new(sv->base, -1, 0, pump_cb, sv);
 	inject_recover(sv, (int64_t)time(NULL));
@@ -247,7 +248,8 @@ server_stop(struct server *sv)
 	sv->sched = NULL;
 	sched_map_free(sv->rollup);
 	sched_map_free(sv->rollup_members);
-	sv->rollup = sv->rollup_members = NULL;
+	sched_map_free(sv->queue_to);
+	sv->rollup = sv->rollup_members = sv->queue_to = NULL;
 	free(sv->pool_rr);
 	sv->pool_rr = NULL;
 	if (sv->pump_ev)
@@ -299,6 +301,7 @@ server_reload(struct server *sv)
 	sv->dkim = dkim_cache_new();
 	sched_set_params(sv->sched, &(struct sched_params){
 	    .total_max_smtp_out = nc->total_max_smtp_out });
+	qdomain_conf_applied(sv);
 	sched_reload(sv->sched);
 	log_info("reloaded %s: <domain>, <source>, users, virtual-mtas, "
 	    "DKIM keys, bounce patterns and total-max-smtp-out now apply; "

@@ -9,7 +9,8 @@
  *
  * Files: server.c (start/stop/reload, pump timer), inject.c (smtpd ->
  * DKIM -> spool -> sched), route.c (vmta per recipient), delivery.c
- * (sched <-> dns/smtpc), discard.c (type discard), outcome.c
+ * (sched <-> dns/smtpc), qdomain.c (queue-to, rollup map), discard.c
+ * (type discard), outcome.c
  * (spool journal, accounting records, DSNs), api.c + api_show.c +
  * api_ctl.c (management HTTP).
  */
@@ -73,6 +74,7 @@ struct server {
 	size_t			 npool_rr;
 	struct sched_map	*rollup;	/* domain -> NAME.rollup */
 	struct sched_map	*rollup_members;/* NAME.rollup -> a domain */
+	struct sched_map	*queue_to;	/* domain/vmta -> queue-to */
 	time_t			 started;
 	int			 stopping;
 	int			 pending_submits;
@@ -101,6 +103,11 @@ struct conf_source;
 const char *route_message(const struct conf *c,
     const struct conf_source *src, const struct smtpd_msg *m,
     const char **rcpt_vmta, const char **bad);
+
+/* qdomain.c: the scheduler's queue_domain hook (queue-to, MX rollup),
+ * and the reset after a config was loaded (start, reload). */
+const char *qdomain_hook(void *arg, const char *domain, const char *vmta);
+void qdomain_conf_applied(struct server *sv);
 
 /* delivery.c */
 const struct sched_hooks *delivery_hooks(void);

@@ -307,7 +307,7 @@ rcpt_place(struct sched *s, struct sched_msg *m, struct sched_rcpt *r,
 	struct sched_queue *q;
 
 	if (domain != NULL && domain[0] != '\0' && s->h.queue_domain)
-		qd = s->h.queue_domain(s->arg, domain);
+		qd = s->h.queue_domain(s->arg, domain, r->vmta);
 	if (domain == NULL || domain[0] == '\0' ||
 	    (q = sched_queue_get(s, qd ? qd : domain, r->vmta)) == NULL) {
 		rcpt_bad_address(s, r, now);

@@ -193,10 +193,12 @@ struct sched_hooks {
 		    struct sched_conn *c, const struct sched_result *res,
 		    int64_t now);
 	void	(*wakeup)(void *arg);
-	/* MX rollup: the queue domain to use for a recipient domain
-	 * ("hotmail.rollup"), or NULL to queue under the domain itself.
-	 * Called for every placed recipient: must be O(1). NULL hook = none. */
-	const char *(*queue_domain)(void *arg, const char *domain);
+	/* queue-to / MX rollup: the queue domain to use for a recipient
+	 * domain and its selected vmta ("hotmail.rollup"), or NULL to queue
+	 * under the domain itself. Called for every placed recipient: must
+	 * be O(1). NULL hook = none. */
+	const char *(*queue_domain)(void *arg, const char *domain,
+		    const char *vmta);
 	/* NULL hook = connections never idle (sched_conn_idle says 0). */
 	void	(*conn_wake)(void *arg, struct sched_conn *c);
 };

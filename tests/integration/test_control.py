@@ -365,3 +365,40 @@ def test_http_mgmt_port_commands(tmp_path):
                               port=port, source=("127.0.0.2", 0))
         assert code == 403 and "127.0.0.1" in body
         assert ctl_json(env, "queues")["pausedJobs"] == []
+
+
+def test_http_access_levels(tmp_path):
+    """http-access: the first matching CIDR gives a TCP client its level
+    (none: nothing, monitor: reads, operator/admin: commands too); an
+    address no line matches gets none; the control socket is not
+    subject to it."""
+    port = free_port()
+    extra = (f"http-mgmt-port {port}\n"
+             "http-access 127.0.0.1 admin\n"
+             "http-access 127.0.0.2 monitor,deny-logs\n"
+             "http-access 127.0.0.3/32 none\n"
+             "http-access 127.0.0.4/32 operator\n")
+    with RelayEnv(tmp_path) as env:
+        env.daemon.stop()
+        with open(env.daemon.conf) as f:
+            conf = f.read().replace("http-mgmt-port 0\n", extra)
+        with open(env.daemon.conf, "w") as f:
+            f.write(conf)
+        env.daemon.start()
+        wait_for(lambda: "http listening" in env.daemon.log(), timeout=10,
+                 what="http listener")
+
+        def call(method, url, src, body=None):
+            return api_http(env, method, url, body=body, port=port,
+                            source=(src, 0))[0]
+        assert call("POST", "/pause", "127.0.0.1", "job=A1") == 200
+        assert call("GET", "/queues", "127.0.0.2") == 200
+        assert call("POST", "/pause", "127.0.0.2", "job=A2") == 403
+        assert call("GET", "/status", "127.0.0.3") == 403
+        assert call("POST", "/pause", "127.0.0.3", "job=A3") == 403
+        assert call("GET", "/status", "127.0.0.4") == 200   # operator
+        # operator, but commands only from 127.0.0.1 (see docs/api.md)
+        assert call("POST", "/pause", "127.0.0.4", "job=A4") == 403
+        assert call("GET", "/status", "127.0.0.5") == 403   # no line
+        assert ctl_json(env, "queues")["pausedJobs"] == ["A1"]
+        ctl(env, "resume", "job", "A1", check=0)

@@ -11,6 +11,7 @@ Timing is measured at the sinks (time.time() per received message).
 import http.client
 import json
 import os
+import signal
 import smtplib
 import socket
 import threading
@@ -225,6 +226,41 @@ def test_mx_rollup_one_queue(tmp_path):
         # one transaction carried both domains' recipients of one message
         both = [m for m in w.sinks["a.test"].messages if len(m.rcpt_tos) == 2]
         assert both and sorted(both[0].rcpt_tos) == ["y@r2.test", "z@r1.test"]
+
+
+def test_mx_rollup_forgotten_on_reload(tmp_path):
+    """A reload drops what was learnt about rollups: when the
+    <mx-rollup-list> no longer matches its MX, a domain that rolled up
+    before is queued under its own name again."""
+    rollup = "<mx-rollup-list>\n    mx mx.shared.test shared.rollup\n" \
+        "</mx-rollup-list>\n"
+
+    def extra(w):
+        port = w.sinks["a.test"].port
+        return rollup + "".join(
+            f"<domain {d}>\n    default-smtp-port {port}\n</domain>\n"
+            for d in ("shared.rollup", "r1.test"))
+    with World(tmp_path, ["a.test"], extra=extra) as w:
+        w.dns.set("r1.test", {"MX": [(10, "mx.shared.test")]})
+        w.dns.set("mx.shared.test", {"A": ["127.0.0.1"]})
+        assert w.send(["first@r1.test"])[0] == 250
+        w.sinks["a.test"].wait_for_messages(1, timeout=20)
+        assert w.send(["second@r1.test"])[0] == 250     # known: rollup
+        w.sinks["a.test"].wait_for_messages(2, timeout=20)
+        with open(w.daemon.conf) as f:
+            conf = f.read()
+        assert rollup in conf
+        with open(w.daemon.conf, "w") as f:
+            f.write(conf.replace("mx.shared.test", "mx.other.test"))
+        w.daemon.signal(signal.SIGHUP)
+        wait_for(lambda: "reloaded" in w.daemon.log(), 10, what="reload")
+        assert w.send(["third@r1.test"])[0] == 250
+        w.sinks["a.test"].wait_for_messages(3, timeout=20)
+        ds = {r["rcpt"]: r["queue"]
+              for r in w.wait_acct(lambda r: r["type"] == "d", 3)}
+        assert ds == {"first@r1.test": "shared.rollup/{default}",
+                      "second@r1.test": "shared.rollup/{default}",
+                      "third@r1.test": "r1.test/{default}"}, ds
 
 
 def test_hard_bounce_dsn_has_original_headers(tmp_path):

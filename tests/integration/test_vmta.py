@@ -467,3 +467,40 @@ def test_pool_msg_rate_shared_by_members(tmp_path):
         assert times[-1] - times[0] >= 5 * 0.25 * 0.9, gaps
         assert sorted(gaps)[2] >= 0.25 * 0.6, gaps
         assert {m.peer_ip for m in msgs} == {"127.0.0.2", "127.0.0.3"}
+
+
+def test_queue_to_groups_domains(tmp_path):
+    """queue-to: two domains share the queue grp.queue/VMTA (one
+    transaction for both recipients of one message) whose <domain> has
+    smtp-hosts; a queue-to whose target has no smtp-hosts is ignored
+    with a warning and the mail goes to its own MX."""
+    def extra(w):
+        return f"""
+<domain q1.test>
+    queue-to grp.queue
+</domain>
+<domain q2.test>
+    queue-to grp.queue
+</domain>
+<domain grp.queue>
+    route [127.0.0.1]:{w.sinks["a.test"].port}
+</domain>
+<domain [*.]c.test>
+    queue-to nohosts.queue
+</domain>
+"""
+    with World(tmp_path, ["a.test", "c.test"], extra=extra) as w:
+        assert w.send(["x@q1.test", "y@Q2.test"],
+                      {"X-Virtual-MTA": "v1"})[0] == 250
+        assert w.send(["z@c.test"])[0] == 250
+        (m,) = w.sinks["a.test"].wait_for_messages(1, timeout=20)
+        assert sorted(m.rcpt_tos) == ["x@q1.test", "y@Q2.test"]
+        assert m.peer_ip == "127.0.0.2"
+        (mc,) = w.sinks["c.test"].wait_for_messages(1, timeout=20)
+        assert mc.rcpt_tos == ["z@c.test"]
+        ds = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "d", 3)}
+        assert ds["x@q1.test"]["queue"] == "grp.queue/v1"
+        assert ds["y@Q2.test"]["queue"] == "grp.queue/v1"
+        assert ds["z@c.test"]["queue"] == "c.test/{default}"
+        assert "queue-to nohosts.queue for c.test" in w.daemon.log()
+        assert "has no smtp-hosts" in w.daemon.log()

@@ -90,10 +90,11 @@ fake_outcome(void *arg, const struct sched_event *ev, size_t n)
 }
 
 static const char *
-fake_queue_domain(void *arg, const char *domain)
+fake_queue_domain(void *arg, const char *domain, const char *vmta)
 {
 	struct fake *f = arg;
 
+	(void)vmta;
 	return f->rollup ? sched_map_get(f->rollup, domain) : NULL;
 }
 
