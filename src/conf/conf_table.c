@@ -100,8 +100,9 @@ const struct conf_directive conf_directives[] = {
 	    "<smtp-pattern-list NAME>: `reply /REGEX/ ACTIONS` rules matched "
 	    "against remote SMTP replies."),
 	TBLK("pattern-list", CS_GLOBAL, CF_ARG,
-	    "<pattern-list NAME>: VMTA/priority selection by regex on "
-	    "headers, MAIL FROM or RCPT TO (first match wins)."),
+	    "<pattern-list NAME>: VMTA selection by regex on headers, MAIL "
+	    "FROM (whole message) or RCPT TO (that recipient); first match "
+	    "wins."),
 	TBLK("mx-rollup-list", CS_GLOBAL, 0,
 	    "<mx-rollup-list>: `mx HOST NAME.rollup [rollup-by-ip]` lines."),
 	TBLK("bounce-category-patterns", CS_GLOBAL, 0,
@@ -152,8 +153,11 @@ const struct conf_directive conf_directives[] = {
 	TINT("http-mgmt-port", CS_GLOBAL, "8080", 0, 65535, G(http_mgmt_port),
 	    "Management HTTP port on loopback; 0 disables it."),
 	TFN("http-access", CS_GLOBAL, NULL, conf_h_http_access, G(http_access),
-	    "CIDR none|monitor|operator|admin[,deny-logs]: management access "
-	    "(repeatable, first match wins; default none)."),
+	    "CIDR none|monitor|operator|admin[,deny-logs]: access of TCP "
+	    "clients of http-mgmt-port (repeatable, first match wins, "
+	    "unmatched: none; monitor reads, operator/admin also command, "
+	    "from 127.0.0.1 only; deny-logs has no effect). Without any "
+	    "line: reads, and commands from 127.0.0.1."),
 	TFN("dns-server", CS_GLOBAL, NULL, conf_h_dns_server, G(dns_server),
 	    "Sluice: resolver(s) IP:PORT[,IP:PORT..] instead of "
 	    "/etc/resolv.conf (tests)."),
@@ -347,8 +351,9 @@ const struct conf_directive conf_directives[] = {
 	TTIME("dkim-expire-after", CS_DOMAIN, "never", CF_NEVER,
 	    D(dkim_expire_after), "DKIM x= = t= + this (never: no x=)."),
 	TSTR("queue-to", CS_DOMAIN, 0, D(queue_to),
-	    "Put this domain's mail in the named queue (needs smtp-hosts "
-	    "there)."),
+	    "Put this domain's mail in the queue NAME/vmta, which takes its "
+	    "settings and smtp-hosts from <domain NAME> (without "
+	    "smtp-hosts there: ignored, logged)."),
 	TBOOL("disable-mx-rollup", CS_DOMAIN, "no", D(disable_mx_rollup),
 	    "Never roll this domain into an <mx-rollup-list> queue."),
 	{ .name = "type", .scopes = CS_DOMAIN, .type = CT_ENUM, .def = "smtp",
@@ -377,9 +382,10 @@ const struct conf_directive conf_directives[] = {
 	TFN("virtual-mta", CS_POOL, NULL, conf_h_member, .off = 0,
 	    "NAME: pool member (a <virtual-mta>; repeatable)."),
 	TINT("max-smtp-out", CS_POOL, "0", 0, 100000, P(max_smtp_out),
-	    "Connections across the pool; 0 = unlimited."),
+	    "Connections across all queues of the pool's members (on top of "
+	    "each member's own limit); 0 = unlimited."),
 	TRATE("max-smtp-msg-rate", CS_POOL, "unlimited", P(max_smtp_msg_rate),
-	    "Messages per time across the pool."),
+	    "Messages per time across all queues of the pool's members."),
 
 	/* ---- <acct-file> ---- */
 	TFN("records", CS_ACCT, "d,b", conf_h_records, A(records),
@@ -408,14 +414,19 @@ const struct conf_directive conf_directives[] = {
 	    "disable-source-ip, reenable-after=T, defer-queue. Caseless; "
 	    "first match wins."),
 	TFN("header", CS_PL, NULL, conf_h_pattern, .off = 0,
-	    "NAME /REGEX/ virtual-mta=X|recipient-priority=N"),
+	    "NAME /REGEX/ virtual-mta=X|recipient-priority=N (the message's "
+	    "vmta; recipient-priority is accepted and ignored, logged)"),
 	TFN("mail-from", CS_PL, NULL, conf_h_pattern, .off = 0,
-	    "/REGEX/ virtual-mta=X|recipient-priority=N"),
+	    "/REGEX/ virtual-mta=X|recipient-priority=N (the message's "
+	    "vmta)"),
 	TFN("rcpt-to", CS_PL, NULL, conf_h_pattern, .off = 0,
-	    "/REGEX/ virtual-mta=X|recipient-priority=N"),
+	    "/REGEX/ virtual-mta=X|recipient-priority=N (the vmta of each "
+	    "matching recipient only)"),
 	TFN("mx", CS_ROLLUP, NULL, conf_h_mx, .off = 0,
 	    "HOST NAME.rollup [rollup-by-ip]: roll domains whose primary MX "
-	    "is HOST (may be *.suffix) into one queue."),
+	    "is HOST (may be *.suffix) into one queue, which delivers to a "
+	    "member domain's MX hosts. rollup-by-ip is accepted and has no "
+	    "effect of its own (logged)."),
 	TFN("password", CS_USER, NULL, conf_h_user_password, .off = 0,
 	    "The account's password."),
 	TFN("source", CS_USER, NULL, conf_h_user_source, .off = 0,
