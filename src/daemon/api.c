@@ -47,6 +47,7 @@
 #include "conf/conf.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/wallclock.h"
 #include "lib/sbuf.h"
 #include "lib/xmalloc.h"
 #include "sched/sched.h"
@@ -141,7 +142,7 @@ api_param_bool(struct api_req *r, const char *name, int def)
 int64_t
 api_now(void)
 {
-	return (int64_t)time(NULL);
+	return wall_now();
 }
 
 struct api_route {

@@ -45,6 +45,7 @@
 #include "conf/conf.h"
 #include "dns/dns.h"
 #include "lib/log.h"
+#include "lib/wallclock.h"
 #include "lib/xmalloc.h"
 #include "sched/sched.h"
 #include "shape/shape.h"
@@ -98,7 +99,7 @@ struct dlv_conn {
 static int64_t
 now_s(void)
 {
-	return (int64_t)time(NULL);
+	return wall_now();
 }
 
 static int64_t

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "conf/conf.h"
+#include "lib/wallclock.h"
 #include "lib/xmalloc.h"
 #include "sched/sched.h"
 #include "shape/shape.h"
@@ -69,7 +70,7 @@ discard_batch(struct sched_conn *sc, const struct sched_batch *b)
 	for (size_t i = 0; i < b->n; i++)
 		res[i] = (struct sched_result){ .code = 250,
 		    .status = "2.0.0" };
-	sched_conn_batch_done(sc, res, (int64_t)time(NULL));
+	sched_conn_batch_done(sc, res, wall_now());
 	free(res);
 }
 
@@ -88,7 +89,7 @@ discard_run(evutil_socket_t fd, short what, void *arg)
 		if (d->sv->stopping ||
 		    (b = sched_conn_next_us(sc, discard_now_us())) == NULL) {
 			discard_free(d);
-			sched_conn_closed(sc, (int64_t)time(NULL));
+			sched_conn_closed(sc, wall_now());
 			return;
 		}
 		discard_batch(sc, b);

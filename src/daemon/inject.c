@@ -22,6 +22,7 @@
 #include "acct/acctw.h"
 #include "conf/conf.h"
 #include "lib/log.h"
+#include "lib/wallclock.h"
 #include "lib/xmalloc.h"
 #include "sched/sched.h"
 #include "smtpd/smtpd.h"
@@ -79,7 +80,7 @@ receipt_records(struct server *sv, const struct inj *ij,
 	for (size_t i = 0; i < in->nrcpt; i++) {
 		memset(&a, 0, sizeof(a));
 		a.type = ACCT_R_R;
-		a.time_logged = (int64_t)time(NULL);
+		a.time_logged = wall_now();
 		a.time_queued = in->time_queued;
 		a.v[ACCT_F_ORIG] = in->orig;
 		a.v[ACCT_F_RCPT] = in->rcpts[i].addr;
@@ -123,7 +124,7 @@ inj_durable(int error, uint64_t id, void *arg)
 		receipt_records(sv, ij, &ij->in);
 	}
 	if (sv->sched)
-		sched_msg_add(sv->sched, &ij->in, (int64_t)time(NULL));
+		sched_msg_add(sv->sched, &ij->in, wall_now());
 	inj_free(ij);
 }
 
@@ -174,7 +175,7 @@ inject_local(struct server *sv, const char *to, const char *vmta,
 {
 	struct spool_rcpt r = { .addr = to };
 	struct spool_msg sm = {
-		.time_queued = (int64_t)time(NULL), .orig = "", .vmta = vmta,
+		.time_queued = wall_now(), .orig = "", .vmta = vmta,
 		.src_type = "api", .nrcpt = 1, .rcpts = &r, .data = data,
 		.datalen = len,
 	};
@@ -356,7 +357,7 @@ cb_recover(const struct spool_msg *sm, void *arg)
 		    .done = sm->rcpts[i].state == SPOOL_RCPT_DONE,
 		    .attempts = sm->rcpts[i].attempts,
 		    .next_attempt = sm->rcpts[i].next_attempt };
-	sched_msg_add(sv->sched, &in, (int64_t)time(NULL));
+	sched_msg_add(sv->sched, &in, wall_now());
 	free(ri);
 }
 

@@ -31,6 +31,7 @@
 #include "conf/conf.h"
 #include "dns/dns.h"
 #include "lib/log.h"
+#include "lib/wallclock.h"
 #include "lib/xmalloc.h"
 #include "sched/sched.h"
 #include "smtpd/smtpd.h"
@@ -182,7 +183,7 @@ server_start(struct server *sv, char *err, size_t errlen)
 	qdomain_conf_applied(sv);
 	sv->sched = sched_new(&schp, delivery_hooks(), sv);
 	sv->pump_ev = event_new(sv->base, -1, 0, pump_cb, sv);
-	inject_recover(sv, (int64_t)time(NULL));
+	inject_recover(sv, wall_now());
 	/* written to a temporary name, renamed when complete */
 	snprintf(tmp, sizeof(tmp), "%s.tmp", sv->opts.ports_file ?
 	    sv->opts.ports_file : "");
