@@ -87,6 +87,41 @@ def test_rate_600_per_min_spacing(tmp_path):
             assert t[i + 8] - t[i] > 0.1, (i, t[i:i + 9])
 
 
+def test_rate_600_per_min_over_a_minute_multi_rcpt(tmp_path):
+    """600/min held over a whole minute when messages have 3 recipients
+    each: max-msg-rate counts recipient attempts, so 200 messages x 3
+    recipients = 600 attempts take a minute (+-5 %), a batch is cut to the
+    tokens available (no 1 s window over 10 + the 6 burst + one batch), and
+    no 60 s window carries more than 600 + the burst."""
+    extra = "<domain a.test>\n    max-msg-rate 600/min\n</domain>\n"
+    with World(tmp_path, ["a.test"], extra=extra,
+               global_extra="spool-sync no") as w:
+        nmsg, per = 200, 3
+        with smtplib.SMTP("127.0.0.1", w.smtp_port, timeout=30) as c:
+            c.ehlo("client.test")
+            for i in range(nmsg):
+                rc = [f"m{i}r{k}@a.test" for k in range(per)]
+                c.sendmail("bulk@sender.test", rc,
+                           (f"From: bulk@sender.test\r\nTo: {rc[0]}\r\n"
+                            "Subject: t\r\n\r\nbody\r\n").encode())
+        sink = w.sinks["a.test"]
+        wait_for(lambda: sum(len(m.rcpt_tos) for m in sink.messages)
+                 >= nmsg * per, timeout=100, interval=0.5,
+                 what="600 recipients at the sink")
+        ev = sorted((m.received, len(m.rcpt_tos)) for m in sink.messages)
+        assert sum(k for _, k in ev) == nmsg * per
+        # one arrival time per recipient
+        t = [x for x, k in ev for _ in range(k)]
+        steady = t[7:]
+        rate = (len(steady) - 1) / (steady[-1] - steady[0]) * 60
+        assert abs(rate - 600) <= 30, rate
+        for i in range(len(t)):
+            in1 = sum(1 for x in t if t[i] <= x < t[i] + 1.0)
+            assert in1 <= 10 + 6 + per, (i, in1)
+            in60 = sum(1 for x in t if t[i] <= x < t[i] + 60.0)
+            assert in60 <= 600 + 6, (i, in60)
+
+
 def test_rate_20_per_2s_held(tmp_path):
     """20/2s over a 6-second run: 10/s within 5 %, no 2 s window > 21."""
     extra = "<domain a.test>\n    max-msg-rate 20/2s\n</domain>\n"
