@@ -8,9 +8,10 @@
 #
 # Usage (as root, from anywhere): bench/relay.sh
 # Knobs: N=20000 SIZE=5120 SESSIONS=20 CONC=20 RUNS=1 SKIP_POSTFIX=0 BUILD=build
-#        VMTAS=4 DOMAINS=20: also run Sluice with 4 virtual MTAs (source IPs
+#        VMTAS=4 DOMAINS=20 DCONC=10: also run Sluice with 4 virtual MTAs (source IPs
 #        127.0.0.2-5, in a pool that the injecting source uses by default),
-#        each with 20 <domain> blocks (issue #4: the figure must hold); that
+#        each with 20 <domain> blocks of max-smtp-out DCONC (issue #4: the
+#        figure must hold; 4 x 20 x 10 allows 800 connections); that
 #        run's mail goes to rcpt@d1..d20.example (20 smtp-source processes
 #        sharing SESSIONS), so all 4 x 20 domain/vmta queues carry traffic.
 # Durable: sluiced fdatasyncs every accepted message (group commit); Postfix
@@ -21,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 N=${N:-20000} SIZE=${SIZE:-5120} SESSIONS=${SESSIONS:-20} CONC=${CONC:-20}
 RUNS=${RUNS:-1} SKIP_POSTFIX=${SKIP_POSTFIX:-0}
-VMTAS=${VMTAS:-0} DOMAINS=${DOMAINS:-20}
+VMTAS=${VMTAS:-0} DOMAINS=${DOMAINS:-20} DCONC=${DCONC:-10}
 BUILD=${BUILD:-$root/build}
 SLUICED=$BUILD/src/daemon/sluiced
 
@@ -38,7 +39,7 @@ W=$(mktemp -d /var/tmp/sluice-bench.XXXXXX)
 chmod 755 "$W"   # postfix daemons run unprivileged
 cleanup() {
   [ -n "${sl_pid:-}" ] && kill "$sl_pid" 2>/dev/null || true
-  [ -n "${sink_pid:-}" ] && kill "$sink_pid" 2>/dev/null || true
+  [ -n "${sink_pid:-}" ] && { pkill -TERM -P "$sink_pid"; kill "$sink_pid"; } 2>/dev/null || true
   "$here/postfix-relay.sh" stop "$W/pf" 2>/dev/null || true
   rm -rf "$W"
 }
@@ -100,7 +101,7 @@ vmta_conf() {
     echo "<virtual-mta bench-v$i>"
     echo "    smtp-source-host 127.0.0.$((i + 1)) v$i.bench.example"
     for j in $(seq "$DOMAINS"); do
-      printf '    <domain d%d.example>\n        max-smtp-out 10\n    </domain>\n' "$j"
+      printf '    <domain d%d.example>\n        max-smtp-out %d\n    </domain>\n' "$j" "$DCONC"
     done
     echo "</virtual-mta>"
   done
@@ -205,7 +206,10 @@ for run in $(seq "$RUNS"); do
   # still closing, which smtp-source treats as fatal)
   start_sink "$((N + 1))"
   run_source "$SINK_PORT"
-  kill "$sink_pid"; wait "$sink_pid" 2>/dev/null || true; sink_pid=
+  # ($sink_pid is /usr/bin/time, which does not pass SIGTERM on: stop the
+  # smtp-sink below it, or it keeps the port for the next run)
+  pkill -TERM -P "$sink_pid" 2>/dev/null || true
+  wait "$sink_pid" 2>/dev/null || true; sink_pid=
   printf 'RESULT %-22s inject %8.0f msgs/s   (smtp-source -> smtp-sink, no MTA)\n' loadgen-ceiling \
     "$(echo "$N / $(cat "$W/source.wall")" | bc -l)"
 
