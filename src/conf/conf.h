@@ -205,6 +205,8 @@ struct conf_domain {
 	const char	*dkim_identity;			/* sender-or-from */
 	int64_t		 dkim_expire_after;		/* never (-1) */
 	const char	*queue_to;			/* NULL */
+	const char	*reroute_to_vmta;		/* vmta/pool; NULL */
+	const char	*backoff_reroute_to_vmta;	/* in backoff; NULL */
 	int		 disable_mx_rollup;		/* false */
 	enum conf_dtype	 type;				/* smtp */
 	int		 queue_priority;		/* 50 (0..100) */

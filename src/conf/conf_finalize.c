@@ -171,6 +171,8 @@ conf_finalize(struct conf_parser *p)
 		conf_dblist_sort(&in->vmta_blocks[i]);
 	for (size_t i = 0; i < c->npools; i++)
 		conf_dblist_sort(&in->pool_blocks[i]);
+	if (conf_reroute_check(p) == -1)
+		return -1;
 	conf_sources_finalize(c);
 	defaults_fill(c);
 	return 0;

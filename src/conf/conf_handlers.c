@@ -299,6 +299,18 @@ conf_h_default_vmta(struct conf_parser *p, const struct conf_directive *d,
 	return name_ref(p, d, obj, arg, CONF_REF_VMTA_OR_POOL);
 }
 
+/* (backoff-)reroute-to-virtual-mta NAME: a vmta or pool; the ref keeps
+ * the stored string so a loop can be reported at its line. */
+int
+conf_h_reroute(struct conf_parser *p, const struct conf_directive *d,
+    void *obj, const char *arg)
+{
+	if (name_ref(p, d, obj, arg, CONF_REF_VMTA_OR_POOL) == -1)
+		return -1;
+	p->c->in->refs[p->c->in->nrefs - 1].val = *FIELD(obj, d, char *);
+	return 0;
+}
+
 int
 conf_h_pattern_list_ref(struct conf_parser *p,
     const struct conf_directive *d, void *obj, const char *arg)

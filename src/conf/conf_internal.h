@@ -126,6 +126,7 @@ struct conf_ref {
 	char			*file;
 	int			 line;
 	size_t			 owner;		/* pool index (POOL_MEMBER) */
+	const char		*val;		/* the stored value (reroute) */
 };
 
 /* Merged result for one sequence of matching blocks (the signature), so
@@ -236,6 +237,10 @@ void conf_sources_finalize(struct conf *c);
 /* conf_finalize.c */
 int conf_finalize(struct conf_parser *p);
 
+/* conf_reroute.c: (backoff-)reroute-to-virtual-mta loops, after the block
+ * lists are sorted: -1 with FILE:LINE of a directive on the loop. */
+int conf_reroute_check(struct conf_parser *p);
+
 /* handlers (conf_handlers.c, conf_lists.c) */
 conf_fn conf_h_include, conf_h_listener, conf_h_source_host,
     conf_h_postmaster, conf_h_http_access, conf_h_domain_key,
@@ -243,7 +248,7 @@ conf_fn conf_h_include, conf_h_listener, conf_h_source_host,
     conf_h_no_mx, conf_h_records, conf_h_record_fields, conf_h_reply,
     conf_h_mx, conf_h_member, conf_h_pattern, conf_h_user_password,
     conf_h_user_source, conf_h_dns_server, conf_h_default_vmta,
-    conf_h_pattern_list_ref, conf_h_spl_ref;
+    conf_h_pattern_list_ref, conf_h_spl_ref, conf_h_reroute;
 conf_fn conf_h_dkim_identity;		/* conf_dkim.c */
 int conf_bounce_line(struct conf_parser *p, const char *line);
 void conf_lists_free(struct conf *c);

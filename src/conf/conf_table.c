@@ -354,6 +354,20 @@ const struct conf_directive conf_directives[] = {
 	    "Put this domain's mail in the queue NAME/vmta, which takes its "
 	    "settings and smtp-hosts from <domain NAME> (without "
 	    "smtp-hosts there: ignored, logged)."),
+	TFN("reroute-to-virtual-mta", CS_DOMAIN, NULL, conf_h_reroute,
+	    D(reroute_to_vmta),
+	    "NAME: move this queue's mail to the queue of the same domain "
+	    "in virtual-mta (or pool) NAME, which then delivers it (vmta, "
+	    "queue and vmtaPool of its records are NAME's). A pool picks a "
+	    "member per message; a member already the queue's own stays. "
+	    "Loops (counting backoff-reroute-to-virtual-mta too) are "
+	    "refused at load."),
+	TFN("backoff-reroute-to-virtual-mta", CS_DOMAIN, NULL,
+	    conf_h_reroute, D(backoff_reroute_to_vmta),
+	    "NAME: like reroute-to-virtual-mta, only while the queue is in "
+	    "backoff mode: its ready mail moves when backoff starts, mail "
+	    "arriving or retried during backoff goes to NAME, mail already "
+	    "moved stays there."),
 	TBOOL("disable-mx-rollup", CS_DOMAIN, "no", D(disable_mx_rollup),
 	    "Never roll this domain into an <mx-rollup-list> queue."),
 	{ .name = "type", .scopes = CS_DOMAIN, .type = CT_ENUM, .def = "smtp",

@@ -87,6 +87,7 @@ msg_free(struct sched_msg *m)
 	for (size_t i = 0; i < m->nxnames; i++)
 		free(m->xnames[i]);
 	free(m->xnames);
+	sched_rsel_free(m);
 	free(m->job_id);
 	free(m->src_type);
 	free(m->src_mta);
@@ -222,8 +223,9 @@ rcpt_bad_address(struct sched *s, struct sched_rcpt *r, int64_t now)
 
 /* The (vmta, pool) a requested vmta/pool name maps to (select_vmta hook;
  * a pool picks a member); malloc'd, pool NULL when none. */
-static void
-vmta_select(struct sched *s, const char *req, char **vmta, char **pool)
+void
+sched_vmta_select(struct sched *s, const char *req, char **vmta,
+    char **pool)
 {
 	char v[256] = "", p[256] = "";
 
@@ -267,7 +269,7 @@ msg_rcpt_vmtas(struct sched *s, struct sched_msg *m,
 		seen[nseen++].first = i;
 		m->xnames = xreallocarray(m->xnames, m->nxnames + 2,
 		    sizeof(*m->xnames));
-		vmta_select(s, req, &m->xnames[m->nxnames],
+		sched_vmta_select(s, req, &m->xnames[m->nxnames],
 		    &m->xnames[m->nxnames + 1]);
 		r->vmta = m->xnames[m->nxnames];
 		r->pool = m->xnames[m->nxnames + 1];
@@ -285,7 +287,7 @@ msg_copy(struct sched *s, const struct sched_msg_in *in)
 	m->time_queued = in->time_queued;
 	m->orig = xstrdup(in->orig ? in->orig : "");
 	m->envid = dup_or_null(in->envid);
-	vmta_select(s, in->vmta, &m->vmta, &m->pool);
+	sched_vmta_select(s, in->vmta, &m->vmta, &m->pool);
 	m->job_id = dup_or_null(in->job_id);
 	m->src_type = dup_or_null(in->src_type);
 	m->src_mta = dup_or_null(in->src_mta);
@@ -298,18 +300,27 @@ msg_copy(struct sched *s, const struct sched_msg_in *in)
 	return m;
 }
 
+struct sched_queue *
+sched_rcpt_queue(struct sched *s, const struct sched_rcpt *r,
+    const char *vmta)
+{
+	const char *domain = sched_addr_domain(r->addr);
+	const char *qd = NULL;
+
+	if (domain == NULL || domain[0] == '\0')
+		return NULL;
+	if (s->h.queue_domain)
+		qd = s->h.queue_domain(s->arg, domain, vmta);
+	return sched_queue_get(s, qd ? qd : domain, vmta);
+}
+
 static void
 rcpt_place(struct sched *s, struct sched_msg *m, struct sched_rcpt *r,
     int64_t now)
 {
-	const char *domain = sched_addr_domain(r->addr);
-	const char *qd = NULL;
 	struct sched_queue *q;
 
-	if (domain != NULL && domain[0] != '\0' && s->h.queue_domain)
-		qd = s->h.queue_domain(s->arg, domain, r->vmta);
-	if (domain == NULL || domain[0] == '\0' ||
-	    (q = sched_queue_get(s, qd ? qd : domain, r->vmta)) == NULL) {
+	if ((q = sched_rcpt_queue(s, r, r->vmta)) == NULL) {
 		rcpt_bad_address(s, r, now);
 		return;
 	}
@@ -330,6 +341,7 @@ sched_msg_add(struct sched *s, const struct sched_msg_in *in, int64_t now)
 {
 	struct sched_msg *m = msg_copy(s, in);
 
+	sched_clock(s, now);	/* placing may read the mode (reroute) */
 	m->snext = s->msgs;
 	if (s->msgs)
 		s->msgs->sprev = m;

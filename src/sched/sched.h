@@ -113,6 +113,7 @@ struct sched_timer {
 };
 
 struct sched_qmsg;
+struct sched_rsel;
 
 struct sched_msg {
 	uint64_t		 id;
@@ -124,6 +125,8 @@ struct sched_msg {
 	char			**xnames;	/* other recipients' vmtas and
 						 * pools (rcpt-to routing) */
 	size_t			 nxnames;
+	struct sched_rsel	*rsel;		/* reroute targets picked */
+	size_t			 nrsel;
 	char			*job_id;
 	char			*src_type;
 	char			*src_mta;

@@ -237,6 +237,7 @@ sched_conn_next_us(struct sched_conn *c, int64_t now_us)
 	}
 	if (!conn_may_continue(c))
 		return NULL;
+	sched_reroute_sweep(q);		/* backoff may have just started */
 	if ((k = batch_allowance(c, now_us)) == 0) {
 		if (c->wait_until == SHAPE_NEVER)
 			c->wait_until = 0;
@@ -295,6 +296,11 @@ rcpt_result(struct sched_conn *c, struct sched_rcpt *r,
 		next = now + sched_retry_delay_q(q, r->attempts, 0);
 		if (now >= exp)
 			k = SCHED_EXPIRED;
+		else if (sched_reroute_moves(q, r->msg))
+			/* (backoff-)reroute: due now, so the next pump moves
+			 * it to the target (after its t record, which is
+			 * this queue's) */
+			sched_defer_rcpt(q->s, r, now);
 		else
 			sched_defer_rcpt(q->s, r, next < exp ? next : exp);
 	}

@@ -40,6 +40,14 @@ struct sched_qmsg {
 	struct sched_qmsg	*msg_next;	/* msg's group list */
 };
 
+/* A message's pick for a (backoff-)reroute-to-virtual-mta target name:
+ * one per name and message, so a pool gives one member (sched_reroute.c). */
+struct sched_rsel {
+	const char	*name;		/* the directive's value (borrowed) */
+	char		*vmta;
+	char		*pool;		/* NULL: a plain vmta */
+};
+
 struct sched_queue {
 	struct sched			*s;
 	char				*name, *domain, *vmta;
@@ -72,6 +80,9 @@ struct sched_queue {
 	char				*last_error;
 	int				 in_kick;
 	struct sched_queue		*kick_next;
+	const char			*rr_swept;	/* reroute target the
+							 * ready list was last
+							 * swept for */
 };
 
 struct sched {
@@ -119,6 +130,12 @@ int64_t sched_retry_delay_q(struct sched_queue *q, uint32_t attempts,
     int dns_error);
 
 /* sched.c */
+/* (vmta, pool) for a requested name (select_vmta hook), malloc'd. */
+void sched_vmta_select(struct sched *s, const char *req, char **vmta,
+    char **pool);
+/* The queue for recipient r under vmta (queue_domain hook), or NULL. */
+struct sched_queue *sched_rcpt_queue(struct sched *s,
+    const struct sched_rcpt *r, const char *vmta);
 void sched_emit(struct sched *s, struct sched_event *ev, size_t n);
 void sched_msg_maybe_free(struct sched *s, struct sched_msg *m);
 struct sched_qmsg *sched_qmsg_get(struct sched_msg *m, struct sched_queue *q);
@@ -161,6 +178,17 @@ void sched_plim_unblock(struct sched_queue *q);
  * message may go (<= now: now), and taking one. */
 int64_t sched_plim_rate_next(const struct sched_queue *q, int64_t now);
 void sched_plim_rate_take(struct sched_queue *q, int64_t now);
+
+/* sched_reroute.c: reroute-to-virtual-mta, backoff-reroute-to-virtual-mta.
+ * r (in no list, r->qm set) moves to its rerouted queue if its queue
+ * reroutes now; called by sched_ready_push before anything else. */
+void sched_reroute_rcpt(struct sched_rcpt *r);
+/* A queue whose reroute became active (backoff entered, reload) moves its
+ * ready recipients; cheap when nothing changed. */
+void sched_reroute_sweep(struct sched_queue *q);
+/* 1 if q would move m's recipients now. */
+int sched_reroute_moves(struct sched_queue *q, struct sched_msg *m);
+void sched_rsel_free(struct sched_msg *m);
 
 /* sched_hold.c: recipients of paused queues/jobs (see sched.h) */
 int sched_rcpt_must_hold(const struct sched_rcpt *r);

@@ -243,8 +243,10 @@ qmsg_unlink(struct sched_qmsg *qm)
 void
 sched_ready_push(struct sched_rcpt *r)
 {
-	struct sched_qmsg *qm = r->qm;
+	struct sched_qmsg *qm;
 
+	sched_reroute_rcpt(r);		/* may change r->qm */
+	qm = r->qm;
 	if (sched_rcpt_must_hold(r)) {
 		sched_rcpt_park(qm->q->s, r);
 		return;
@@ -376,6 +378,7 @@ sched_open_conns(struct sched_queue *q)
 {
 	struct sched *s = q->s;
 
+	sched_reroute_sweep(q);		/* a reroute that became active */
 	/* ready work goes to idle connections before new ones open */
 	if (q->nidle > 0 && !s->stopping && !q->paused)
 		sched_idle_wake_queue(q, 0);

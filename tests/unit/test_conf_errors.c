@@ -95,6 +95,14 @@ static const struct bad cases[] = {
 	/* references and semantics */
 	{ "<domain *>\n smtp-pattern-list nope\n</domain>\n", "e.conf:2: unknown smtp-pattern-list nope" },
 	{ "<source 0/0>\n default-virtual-mta nope\n</source>\n", "e.conf:2: unknown virtual-mta or pool nope" },
+	{ "<domain a.test>\n reroute-to-virtual-mta nope\n</domain>\n", "e.conf:2: unknown virtual-mta or pool nope" },
+	{ "<virtual-mta a>\n <domain x.test>\n  reroute-to-virtual-mta b\n </domain>\n</virtual-mta>\n"
+	  "<virtual-mta b>\n <domain *.test>\n  backoff-reroute-to-virtual-mta a\n </domain>\n</virtual-mta>\n",
+	  "e.conf:8: reroute loop for domain x.test: a -> b -> a" },
+	{ "<virtual-mta a>\n</virtual-mta>\n<virtual-mta b>\n <domain *>\n  reroute-to-virtual-mta c\n </domain>\n</virtual-mta>\n"
+	  "<virtual-mta c>\n</virtual-mta>\n<virtual-mta-pool p>\n virtual-mta b\n virtual-mta c\n</virtual-mta-pool>\n"
+	  "<domain *>\n reroute-to-virtual-mta p\n</domain>\n",
+	  "e.conf:15: reroute loop for domain sluice-reroute-probe: b -> c -> b" },
 	{ "smtp-listener 127.0.0.1:25 source=nope\n", "e.conf:1: unknown named <source nope>" },
 	{ "<smtp-user u>\n password p\n source nope\n</smtp-user>\n", "e.conf:3: unknown named <source nope>" },
 	{ "<virtual-mta-pool p>\n virtual-mta ghost\n</virtual-mta-pool>\n", "e.conf:2: pool p: member ghost is not a defined virtual-mta" },
