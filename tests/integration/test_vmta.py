@@ -504,3 +504,122 @@ def test_queue_to_groups_domains(tmp_path):
         assert ds["z@c.test"]["queue"] == "c.test/{default}"
         assert "queue-to nohosts.queue for c.test" in w.daemon.log()
         assert "has no smtp-hosts" in w.daemon.log()
+
+
+def test_reroute_to_virtual_mta(tmp_path):
+    """reroute-to-virtual-mta in a <domain> inside a vmta (v4's a.test
+    mail leaves through v2) and in a global <domain> naming a pool (c.test
+    mail of v3 leaves through p1's members in turn): the sinks see the
+    target's source IP and EHLO, and d records carry the target's vmta,
+    queue and pool. v4's other domains and v2's own mail are untouched."""
+    extra = """
+<virtual-mta v4>
+    smtp-source-host 127.0.0.6 v4.sluice.test
+    <domain a.test>
+        reroute-to-virtual-mta v2
+    </domain>
+</virtual-mta>
+<domain c.test>
+    reroute-to-virtual-mta p1
+</domain>
+"""
+    with World(tmp_path, ["a.test", "c.test", "e.test"], extra=extra) as w:
+        assert w.send(["x@a.test"], {"X-Virtual-MTA": "v4"})[0] == 250
+        assert w.send(["y@e.test"], {"X-Virtual-MTA": "v4"})[0] == 250
+        for i in range(2):
+            assert w.send([f"c{i}@c.test"], {"X-Virtual-MTA": "v3"})[0] == 250
+        (ma,) = w.sinks["a.test"].wait_for_messages(1, timeout=20)
+        assert (ma.peer_ip, ma.ehlo) == ("127.0.0.3", "v2.sluice.test")
+        (me,) = w.sinks["e.test"].wait_for_messages(1, timeout=20)
+        assert (me.peer_ip, me.ehlo) == ("127.0.0.6", "v4.sluice.test")
+        mc = w.sinks["c.test"].wait_for_messages(2, timeout=20)
+        assert sorted((m.peer_ip, m.ehlo) for m in mc) == [
+            ("127.0.0.2", "v1.sluice.test"), ("127.0.0.3", "v2.sluice.test")]
+        ds = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "d", 4)}
+        assert (ds["x@a.test"]["vmta"], ds["x@a.test"]["queue"],
+                ds["x@a.test"]["vmtaPool"], ds["x@a.test"]["dlvSourceIp"]) == \
+            ("v2", "a.test/v2", "", "127.0.0.3")
+        assert ds["y@e.test"]["queue"] == "e.test/v4"
+        for i in range(2):
+            r = ds[f"c{i}@c.test"]
+            assert r["vmtaPool"] == "p1"
+            assert r["queue"] == "c.test/" + r["vmta"]
+        rs = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "r", 4)}
+        assert rs["x@a.test"]["vmta"] == "v4"      # as asked for
+
+
+def test_reroute_errors_refused_at_start(tmp_path):
+    """An unknown target and a reroute loop (here through a backoff
+    reroute in a global <domain>) stop sluiced with file:line."""
+    cases = (
+        ("<domain a.test>\n    reroute-to-virtual-mta nosuch\n</domain>\n",
+         "reroute-to-virtual-mta nosuch",
+         "unknown virtual-mta or pool nosuch"),
+        ("<domain a.test>\n    backoff-reroute-to-virtual-mta v9\n"
+         "</domain>\n<virtual-mta v9>\n    <domain a.test>\n"
+         "        reroute-to-virtual-mta v2\n    </domain>\n"
+         "</virtual-mta>\n", "backoff-reroute-to-virtual-mta v9",
+         "reroute loop for domain a.test: v9 -> v2 -> v9"))
+    for i, (extra, line, want) in enumerate(cases):
+        w = World(tmp_path / str(i), ["a.test"], extra=extra)
+        try:
+            p = subprocess.run([bin_path("sluiced"), "-f", w.daemon.conf],
+                               capture_output=True, text=True, timeout=30,
+                               cwd=w.dir)
+        finally:
+            for s in w.sinks.values():
+                s.stop()
+            w.dns.stop()
+        assert p.returncode == 1, p.stderr
+        n = next(k for k, l in enumerate(w.config.splitlines(), 1)
+                 if l.strip() == line)
+        assert f"sluice.conf:{n}: {want}" in p.stderr, p.stderr
+
+
+def test_backoff_reroute_to_virtual_mta(tmp_path):
+    """backoff-reroute-to-virtual-mta: a `421 4.7.0` RCPT reply matching a
+    mode=backoff rule puts a.test/v1 in backoff; the refused recipient is
+    retried at once through v2 (not after backoff-retry-after 1h) and mail
+    for v1 sent during backoff leaves through v2; after
+    backoff-to-normal-after v1 delivers its own mail again."""
+    extra = """
+<smtp-pattern-list bo>
+    reply /^421 4\\.7\\.0/ mode=backoff
+</smtp-pattern-list>
+<domain a.test>
+    smtp-pattern-list bo
+    backoff-reroute-to-virtual-mta v2
+    backoff-to-normal-after 4s
+    backoff-retry-after 1h
+</domain>
+"""
+    script = {"rcpt": [{"addr": "b1@a.test", "first": 1,
+                        "reply": "421 4.7.0 [TS01] too fast"}]}
+    with World(tmp_path, ["a.test"], extra=extra,
+               scripts={"a.test": script}) as w:
+        assert w.send(["b0@a.test"], {"X-Virtual-MTA": "v1"})[0] == 250
+        w.sinks["a.test"].wait_for_messages(1, timeout=20)
+        t_first = time.time()
+        assert w.send(["b1@a.test"], {"X-Virtual-MTA": "v1"})[0] == 250
+        w.wait_acct(lambda r: r["type"] == "t", 1)
+        assert w.send(["b2@a.test"], {"X-Virtual-MTA": "v1"})[0] == 250
+        msgs = w.sinks["a.test"].wait_for_messages(3, timeout=20)
+        got = by_rcpt(msgs)
+        assert got["b0@a.test"].peer_ip == "127.0.0.2"
+        assert (got["b1@a.test"].peer_ip, got["b1@a.test"].ehlo) == \
+            ("127.0.0.3", "v2.sluice.test")
+        assert got["b2@a.test"].peer_ip == "127.0.0.3"
+        assert got["b1@a.test"].received - t_first < 10
+        assert "queue a.test/v1: backoff mode" in w.daemon.log()
+        ts = w.wait_acct(lambda r: r["type"] == "t", 1)
+        assert (ts[0]["rcpt"], ts[0]["queue"], ts[0]["vmta"]) == \
+            ("b1@a.test", "a.test/v1", "v1")
+        ds = {r["rcpt"]: r for r in w.wait_acct(lambda r: r["type"] == "d", 3)}
+        assert ds["b1@a.test"]["queue"] == "a.test/v2"
+        assert ds["b1@a.test"]["vmta"] == "v2"
+        assert ds["b2@a.test"]["queue"] == "a.test/v2"
+        # backoff over: v1's own mail leaves through v1 again
+        time.sleep(max(0.0, t_first + 5 - time.time()))
+        assert w.send(["b3@a.test"], {"X-Virtual-MTA": "v1"})[0] == 250
+        got = by_rcpt(w.sinks["a.test"].wait_for_messages(4, timeout=20))
+        assert got["b3@a.test"].peer_ip == "127.0.0.2"
