@@ -342,3 +342,71 @@ def test_vmta_msg_rate_and_connect_rate(tmp_path):
         rate_c = (len(tc) - 1) / (tc[-1] - tc[0])
         assert 4.5 <= rate_c <= 5.5, rate_c
         assert len(w.sinks["c.test"].connections) >= 16
+
+
+def _t_time(row):
+    return time.mktime(time.strptime(row["timeLogged"][:19],
+                                     "%Y-%m-%d %H:%M:%S"))
+
+
+def test_retry_schedule_exponential(tmp_path):
+    """retry-schedule exponential first=2s factor=2 max=5s jitter=20%:
+    the sink answers 451 to the first 3 attempts; the t records (one per
+    attempt) and the delivery are 2 s, 4 s and 4-5 s apart (20 % of 5 s is
+    the only jitter of whole seconds; max caps 8 s), not retry-after's 1 s."""
+    extra = """
+<domain a.test>
+    retry-after 1s
+    retry-schedule exponential first=2s factor=2 max=5s jitter=20%
+</domain>
+"""
+    script = {"rcpt": [{"addr": "x@a.test", "first": 3,
+                        "reply": "451 4.3.0 try again"}]}
+    with World(tmp_path, ["a.test"], extra=extra,
+               scripts={"a.test": script}) as w:
+        assert w.send(["x@a.test"])[0] == 250
+        (m,) = w.sinks["a.test"].wait_for_messages(1, timeout=40)
+        ts = w.wait_acct(lambda r: r["type"] == "t", 3)
+        (d,) = w.wait_acct(lambda r: r["type"] == "d")
+        times = [_t_time(r) for r in ts] + [_t_time(d)]
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        # whole-second retry times, logged in whole seconds: +-1 s
+        assert 1 <= gaps[0] <= 3, gaps
+        assert 3 <= gaps[1] <= 5, gaps
+        assert 3 <= gaps[2] <= 6, gaps
+        assert gaps[1] > gaps[0], gaps
+        assert [r["dsnDiag"] for r in ts] == ["smtp;451 4.3.0 try again"] * 3
+
+
+def test_backoff_from_greeting_421(tmp_path):
+    """A `421 4.7.0` greeting (no EHLO, nothing sent) matching a
+    mode=backoff rule puts the queue in backoff: /queues says so, the log
+    names the reply, and the queue-level retry waits backoff-retry-after
+    (3 s) instead of retry-after (1 s); the second connection delivers."""
+    extra = """
+<smtp-pattern-list gr>
+    reply /^421 4\\.7\\.0/ mode=backoff
+</smtp-pattern-list>
+<domain a.test>
+    smtp-pattern-list gr
+    retry-after 1s
+    backoff-retry-after 3s
+    backoff-to-normal-after 1h
+</domain>
+"""
+    script = {"connections": {"1": {"greeting":
+                                    "421 4.7.0 [TSS04] try later"}}}
+    with World(tmp_path, ["a.test"], extra=extra,
+               scripts={"a.test": script}) as w:
+        t_send = time.time()
+        assert w.send(["g@a.test"])[0] == 250
+        wait_for(lambda: queues(w).get("a.test/{default}", {}).get("mode")
+                 == "backoff", 10, what="backoff in /queues")
+        (m,) = w.sinks["a.test"].wait_for_messages(1, timeout=20)
+        assert m.received - t_send >= 2.0, m.received - t_send
+        assert len(w.sinks["a.test"].connections) == 2
+        assert queues(w)["a.test/{default}"]["mode"] == "backoff"
+        assert 'backoff mode (reply "421 4.7.0 [TSS04] try later")' in \
+            w.daemon.log()
+        (tq,) = w.wait_acct(lambda r: r["type"] == "tq")
+        assert "421 4.7.0" in tq["dsnDiag"]
