@@ -10,8 +10,8 @@
  * Pacing: a transaction takes its recipients from the queue's
  * max-msg-rate pacer (one token per attempted recipient) and one message
  * from the max-smtp-msg-rate pacers of the vmta and of its limited pools
- * (sched_plim.c); "not yet" returns NULL with
- * c->wait_until set. Fairness: while other queues wait for a global
+ * (sched_plim.c), charged once the batch is taken, for what it holds;
+ * "not yet" returns NULL with c->wait_until set. Fairness: while other queues wait for a global
  * connection slot, a connection asks the fair picker at each transaction
  * boundary whether to keep its slot or hand it over (then it quits).
  */
@@ -178,7 +178,10 @@ batch_take(struct sched_queue *q, size_t max, int64_t now)
 }
 
 /* How many recipients of the queue's first message may go now under the
- * pacers (0: c->wait_until set). Expired messages are bounced first. */
+ * pacers (0: c->wait_until set). Expired messages are bounced first.
+ * Nothing is charged here: the caller charges what the batch it then
+ * takes really holds (batch_charge), so a hand-out that comes back short
+ * or empty (held, expired, paused meanwhile) loses no tokens. */
 static size_t
 batch_allowance(struct sched_conn *c, int64_t now)
 {
@@ -200,12 +203,27 @@ batch_allowance(struct sched_conn *c, int64_t now)
 	}
 	if (!q->shaped)
 		k = (int64_t)want;
-	else if ((k = shape_queue_rcpt_take(&q->sq, (int64_t)want, now)) == 0) {
+	else if ((k = shape_queue_rcpt_avail(&q->sq, (int64_t)want, now)) ==
+	    0) {
 		c->wait_until = shape_queue_rcpt_ready(&q->sq, now);
 		return 0;
 	}
-	sched_plim_rate_take(q, now);
 	return (size_t)k;
+}
+
+/* Charge a batch handed out: one max-msg-rate token per recipient (the
+ * allowance said they are there at this now; should a hook have taken
+ * some meanwhile, the rest is charged anyway), one message for the vmta's
+ * and its pools' max-smtp-msg-rate. */
+static void
+batch_charge(struct sched_queue *q, const struct sched_batch *b, int64_t now)
+{
+	int64_t k;
+
+	if (q->shaped && (k = shape_queue_rcpt_take(&q->sq, (int64_t)b->n,
+	    now)) < (int64_t)b->n)
+		shape_rate_charge(&q->sq.msg_rate, now, (int64_t)b->n - k);
+	sched_plim_rate_take(q, now);
 }
 
 const struct sched_batch *
@@ -247,6 +265,7 @@ sched_conn_next_us(struct sched_conn *c, int64_t now_us)
 	}
 	if ((c->batch = batch_take(q, k, now)) == NULL)
 		return NULL;
+	batch_charge(q, c->batch, now_us);
 	if (!c->started) {
 		c->started = 1;
 		q->nstarting--;

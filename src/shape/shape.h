@@ -346,6 +346,10 @@ void shape_queue_conn_opened(struct shape_queue *q, int64_t now);
  * charged immediately. 0: wait until shape_queue_rcpt_ready(). */
 int64_t shape_queue_rcpt_take(struct shape_queue *q, int64_t want,
     int64_t now);
+/* The same count without charging: size a batch with it, then charge what
+ * the batch really holds with shape_queue_rcpt_take at the same now. */
+int64_t shape_queue_rcpt_avail(const struct shape_queue *q, int64_t want,
+    int64_t now);
 int64_t shape_queue_rcpt_ready(const struct shape_queue *q, int64_t now);
 /* shape_mode_on_reply + rate sync + remembers disabled source IPs
  * (source_ip: the local IP the connection used, or NULL). */

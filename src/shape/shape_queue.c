@@ -96,6 +96,13 @@ shape_queue_rcpt_take(struct shape_queue *q, int64_t want, int64_t now)
 }
 
 int64_t
+shape_queue_rcpt_avail(const struct shape_queue *q, int64_t want,
+    int64_t now)
+{
+	return shape_rate_avail(&q->msg_rate, now, want);
+}
+
+int64_t
 shape_queue_rcpt_ready(const struct shape_queue *q, int64_t now)
 {
 	return shape_rate_next(&q->msg_rate, now);

@@ -5,7 +5,8 @@
  * limits and retry, vmta max-smtp-out across queues, pool max-smtp-out
  * and max-smtp-msg-rate across member vmtas, fair hand-over of
  * global slots (total-max-smtp-out), MX rollup re-routing and the
- * queue_domain hook, and the string map used for rollups.
+ * queue_domain hook, the string map used for rollups, and pacer tokens
+ * charged only for recipients really handed out.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +32,7 @@ struct fake {
 	int			 ndone;
 	int64_t			 last_retry;	/* next_attempt of a deferral */
 	struct sched_map	*rollup;
+	struct sched_queue	*pause_q;	/* paused on an expiry */
 };
 
 static const char *CONF =
@@ -82,11 +84,14 @@ fake_outcome(void *arg, const struct sched_event *ev, size_t n)
 {
 	struct fake *f = arg;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (ev[i].kind != SCHED_DEFERRED)
 			f->ndone++;
 		else
 			f->last_retry = ev[i].rcpt->next_attempt;
+		if (ev[i].kind == SCHED_EXPIRED && f->pause_q)
+			sched_queue_set_pause(f->pause_q, 1);
+	}
 }
 
 static const char *
@@ -175,6 +180,55 @@ test_pacing(void **state)
 			    c->wait_until <= t + 100000);
 	}
 	assert_in_range(got, 7 + 19, 7 + 21);
+	teardown(&f, s);
+}
+
+/* Pacer tokens are charged for what a transaction really holds: here the
+ * queue gets paused (by the outcome hook) while the expired message at its
+ * head is bounced, so the hand-out comes back empty; the 7 recipients the
+ * pacer allows at once (600/min, 1 % burst) are all still there once it
+ * resumes, at the same instant. */
+static void
+test_pacer_tokens_kept(void **state)
+{
+	struct fake f;
+	struct sched *s = setup(&f, 0);
+	int64_t now = T0 * US;
+	struct sched_rcpt_in old_in = { .addr = "old@paced.test" }, in[7];
+	struct sched_msg_in old = { .id = 1, .time_queued = T0 - 5 * 86400,
+	    .orig = "a@b.test", .nrcpt = 1, .rcpts = &old_in };
+	struct sched_msg_in m = { .id = 2, .time_queued = T0,
+	    .orig = "a@b.test", .nrcpt = 7, .rcpts = in };
+	struct sched_result res[7];
+	const struct sched_batch *b;
+	struct sched_queue *q;
+	struct sched_conn *c;
+
+	(void)state;
+	memset(in, 0, sizeof(in));
+	for (int i = 0; i < 7; i++)
+		in[i].addr = "r@paced.test";
+	sched_msg_add(s, &old, T0);
+	sched_msg_add(s, &m, T0);
+	q = sched_queue_find(s, "paced.test/{default}");
+	assert_non_null(q);
+	sched_pump_us(s, now);
+	assert_true(f.nconns >= 1);
+	c = f.conns[0];
+	f.pause_q = q;
+	assert_null(sched_conn_next_us(c, now));
+	assert_int_equal(f.ndone, 1);		/* the expired one */
+	f.pause_q = NULL;
+	sched_queue_set_pause(q, 0);
+	b = sched_conn_next_us(c, now);
+	assert_non_null(b);
+	assert_int_equal(b->n, 7);
+	for (int i = 0; i < 7; i++)
+		res[i] = (struct sched_result){ .code = 250, .diag = "ok" };
+	sched_conn_batch_done(c, res, T0);
+	/* and they were charged: the next one waits one interval */
+	assert_int_equal(shape_queue_rcpt_ready(sched_queue_shape(q), now),
+	    now + 100000);
 	teardown(&f, s);
 }
 
@@ -430,6 +484,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pacing),
+		cmocka_unit_test(test_pacer_tokens_kept),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_vmta_max_smtp_out),
 		cmocka_unit_test(test_pool_limits),
