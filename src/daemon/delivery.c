@@ -19,7 +19,10 @@
  * connection waits (up to DLV_MAX_PACE_WAIT) instead of quitting. After an
  * MX lookup a domain whose primary MXs match an <mx-rollup-list> entry is
  * re-routed to the queue NAME.rollup/vmta (sched_queue_reroute), and later
- * recipients go there directly (queue_domain hook, qdomain.c).
+ * recipients go there directly (queue_domain hook, qdomain.c). A pool's
+ * recipient in a member's queue whose source IPs are all disabled goes to
+ * the pool's next member that can send for the domain (pool_repick hook;
+ * a connection that finds no IP left moves them: sched_queue_repick).
  *
  * connection-idle-timeout: with nothing to send (and no pacer to wait
  * for) a connection whose <domain> sets it stays open, idle, if the
@@ -621,24 +624,36 @@ dlv_src_addr(const char *ip, struct sockaddr_storage *ss, socklen_t *len,
  * line's host name, else the vmta's host-name, else the global one.
  * -1 if every source IP is disabled for the queue.
  */
+/* The smtp-source-host lines a vmta uses: its own, else the global ones. */
+static const struct conf_vmta *
+vmta_hosts(const struct conf *c, const char *vname,
+    const struct conf_source_host **hosts, size_t *n)
+{
+	const struct conf_vmta *v = strcmp(vname, SCHED_DEFAULT_VMTA) ?
+	    conf_vmta_find(c, vname) : NULL;
+
+	*hosts = c->source_hosts;
+	*n = c->nsource_hosts;
+	if (v && v->nsource_hosts) {
+		*hosts = v->source_hosts;
+		*n = v->nsource_hosts;
+	}
+	return v;
+}
+
 static int
 dlv_pick_source(struct dlv_conn *dc, int family)
 {
 	const struct conf *c = dc->sv->conf;
 	struct sched_queue *q = dc->sc->queue;
-	const char *vname = sched_queue_vmta(q);
-	const struct conf_vmta *v = strcmp(vname, SCHED_DEFAULT_VMTA) ?
-	    conf_vmta_find(c, vname) : NULL;
-	const struct conf_source_host *hosts = c->source_hosts;
-	size_t n = c->nsource_hosts, idx;
+	const struct conf_source_host *hosts;
+	size_t n, idx;
+	const struct conf_vmta *v = vmta_hosts(c, sched_queue_vmta(q), &hosts,
+	    &n);
 	struct shape_vmta *sv = sched_queue_shape_vmta(q);
 	struct shape_queue *sq = sched_queue_shape(q);
 	const char *hn = v && v->host_name ? v->host_name : c->host_name;
 
-	if (v && v->nsource_hosts) {
-		hosts = v->source_hosts;
-		n = v->nsource_hosts;
-	}
 	dc->src_ip[0] = '\0';
 	snprintf(dc->helo, sizeof(dc->helo), "%s", hn ? hn : "localhost");
 	for (size_t tries = 0; tries < n; tries++) {
@@ -686,6 +701,12 @@ dlv_connect_next(struct dlv_conn *dc)
 	dlv_set_mta(dc, t->name, ip);
 	snprintf(dc->peer_ip, sizeof(dc->peer_ip), "%s", ip);
 	if (dlv_pick_source(dc, t->ss.ss_family) == -1) {
+		/* pool mail goes to another member (hook_pool_repick) */
+		if (sched_queue_repick(dc->sc->queue) > 0 &&
+		    sched_queue_nready(dc->sc->queue) == 0) {
+			dlv_closed(dc);
+			return;
+		}
 		dlv_failed(dc, "4.4.0", "all source IPs disabled for this "
 		    "queue");
 		return;
@@ -1028,6 +1049,73 @@ hook_queue_params(void *arg, const char *domain, const char *vmta,
 	}
 }
 
+/* The round-robin state of a pool of the current config. */
+static struct shape_rr *
+pool_rr(struct server *sv, const struct conf_pool *p)
+{
+	if (sv->npool_rr != sv->conf->npools) {
+		free(sv->pool_rr);
+		sv->npool_rr = sv->conf->npools;
+		sv->pool_rr = xcalloc(sv->npool_rr ? sv->npool_rr : 1,
+		    sizeof(*sv->pool_rr));
+	}
+	return &sv->pool_rr[p - sv->conf->pools];
+}
+
+/* 1 if vmta `vname` has a source IP not disabled for queue q (NULL: not
+ * created yet, nothing disabled), or uses no source IP of its own. */
+static int
+vmta_can_send(struct server *sv, struct sched_queue *q, const char *vname)
+{
+	const struct conf_source_host *hosts;
+	struct shape_queue *sq = q ? sched_queue_shape(q) : NULL;
+	int64_t now = now_us();
+	size_t n;
+
+	(void)vmta_hosts(sv->conf, vname, &hosts, &n);
+	if (sq == NULL || n == 0)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (!shape_srcset_disabled(&sq->src_off, hosts[i].ip, now))
+			return 1;
+	return 0;
+}
+
+struct repick_ctx {
+	struct server	*sv;
+	const char	*domain;
+};
+
+static int
+member_can_send(const struct conf_vmta *v, void *arg)
+{
+	const struct repick_ctx *rc = arg;
+	char name[SCHED_NAME_MAX + 1];
+
+	if (sched_queue_name_format(name, sizeof(name), rc->domain, v->name)
+	    == -1)
+		return 0;
+	return vmta_can_send(rc->sv, sched_queue_find(rc->sv->sched, name),
+	    v->name);
+}
+
+/* Pool members whose source IPs are all disabled for the domain are
+ * skipped: the pool's next member that can send, or NULL (stay). */
+static const char *
+hook_pool_repick(void *arg, struct sched_queue *q, const char *pool)
+{
+	struct server *sv = arg;
+	const struct conf_pool *p = conf_pool_find(sv->conf, pool);
+	struct repick_ctx rc = { sv, sched_queue_domain(q) };
+	const struct conf_vmta *m;
+
+	if (p == NULL || p->nmembers == 0 ||
+	    vmta_can_send(sv, q, sched_queue_vmta(q)))
+		return NULL;
+	m = shape_pool_pick(pool_rr(sv, p), p, member_can_send, &rc);
+	return m ? m->name : NULL;
+}
+
 /* A pool name picks a member vmta round-robin; unknown names fall back to
  * the default vmta (logged). */
 static void
@@ -1048,14 +1136,7 @@ hook_select_vmta(void *arg, const char *req, char *vmta, size_t vlen,
 	if ((p = conf_pool_find(sv->conf, req)) != NULL && p->nmembers) {
 		const struct conf_vmta *m;
 
-		if (sv->npool_rr != sv->conf->npools) {
-			free(sv->pool_rr);
-			sv->npool_rr = sv->conf->npools;
-			sv->pool_rr = xcalloc(sv->npool_rr ? sv->npool_rr : 1,
-			    sizeof(*sv->pool_rr));
-		}
-		m = shape_pool_pick(&sv->pool_rr[p - sv->conf->pools], p, NULL,
-		    NULL);
+		m = shape_pool_pick(pool_rr(sv, p), p, NULL, NULL);
 		snprintf(vmta, vlen, "%s", m ? m->name : SCHED_DEFAULT_VMTA);
 		snprintf(pool, plen, "%s", req);
 		return;
@@ -1073,6 +1154,7 @@ static const struct sched_hooks delivery_sched_hooks = {
 	.wakeup = server_wakeup,
 	.queue_domain = qdomain_hook,		/* qdomain.c */
 	.conn_wake = hook_conn_wake,
+	.pool_repick = hook_pool_repick,
 };
 
 const struct sched_hooks *

@@ -15,7 +15,9 @@
  *  - wakeup: the owner should call sched_pump() soon (never re-entrantly);
  *  - conn_wake: an idle connection (connection-idle-timeout, see
  *    sched_conn_idle) should call sched_conn_next() again soon (never from
- *    inside the hook): there is work for it, or it must quit (NULL).
+ *    inside the hook): there is work for it, or it must quit (NULL);
+ *  - pool_repick: another member for a pool's recipient whose member
+ *    cannot send (all source IPs disabled for its queue).
  * Time is passed in by the caller (unix seconds), so tests control it; the
  * `_us` variants take microseconds for rate pacing (docs/shaping.md): the
  * core keeps the latest time it was given, never going backwards.
@@ -204,6 +206,12 @@ struct sched_hooks {
 		    const char *vmta);
 	/* NULL hook = connections never idle (sched_conn_idle says 0). */
 	void	(*conn_wake)(void *arg, struct sched_conn *c);
+	/* A recipient that came through pool `pool` is becoming ready in q:
+	 * if q's vmta cannot send now (every source IP disabled for q), the
+	 * pool member to use instead for it, else NULL (stay). NULL hook =
+	 * never. */
+	const char *(*pool_repick)(void *arg, struct sched_queue *q,
+		    const char *pool);
 };
 
 struct sched_params {
@@ -366,6 +374,10 @@ void sched_queue_wake(struct sched_queue *q);
  * the queue_domain hook. Returns the target queue. */
 struct sched_queue *sched_queue_reroute(struct sched_queue *q,
     const char *domain, int64_t now);
+/* q's vmta cannot send (all source IPs disabled): its ready recipients
+ * that came through a pool go where the pool_repick hook says. Returns
+ * how many moved. */
+size_t sched_queue_repick(struct sched_queue *q);
 
 struct sched_queue_info {
 	const char	*name, *domain, *vmta;

@@ -235,3 +235,46 @@ def test_disable_source_ip(tmp_path):
             sink.wait_for_messages(8 + i, timeout=20)
         late = [m for m in sink.messages if m.rcpt_tos[0].startswith("late")]
         assert {m.peer_ip for m in late} == {"127.0.0.4", "127.0.0.5"}
+
+
+def test_pool_skips_member_with_all_ips_disabled(tmp_path):
+    """disable-source-ip on the only IP of a pool member X for a.test: the
+    refused recipient's retry and every later pool message picked for X go
+    through the pool's other member Y (vmta Y, queue a.test/Y, vmtaPool
+    p1) instead of waiting for reenable-after; mail that named X itself
+    (no pool) stays and is deferred (tq 4.4.0)."""
+    extra = """
+<smtp-pattern-list pl>
+    reply /this IP is blocked/ disable-source-ip,reenable-after=1h
+</smtp-pattern-list>
+<domain a.test>
+    smtp-pattern-list pl
+</domain>
+"""
+    script = {"rcpt": [{"addr": "blk@a.test", "first": 1,
+                        "reply": "451 4.7.1 this IP is blocked"}]}
+    ips = {"v1": "127.0.0.2", "v2": "127.0.0.3"}
+    with World(tmp_path, ["a.test"], extra=extra,
+               scripts={"a.test": script}) as w:
+        assert w.send(["blk@a.test"], {"X-Virtual-MTA": "p1"})[0] == 250
+        (t,) = w.wait_acct(lambda r: r["type"] == "t", 1)
+        x = t["vmta"]
+        y = {"v1": "v2", "v2": "v1"}[x]
+        assert t["dlvSourceIp"] == ips[x]
+        for i in range(4):
+            assert w.send([f"p{i}@a.test"], {"X-Virtual-MTA": "p1"})[0] == 250
+        assert w.send(["own@a.test"], {"X-Virtual-MTA": x})[0] == 250
+        msgs = w.sinks["a.test"].wait_for_messages(5, timeout=20)
+        assert {m.peer_ip for m in msgs} == {ips[y]}
+        assert sorted(m.rcpt_tos[0] for m in msgs) == \
+            ["blk@a.test"] + [f"p{i}@a.test" for i in range(4)]
+        ds = w.wait_acct(lambda r: r["type"] == "d", 5)
+        for d in ds:
+            assert (d["vmta"], d["queue"], d["vmtaPool"]) == \
+                (y, "a.test/" + y, "p1"), d
+        tq = w.wait_acct(lambda r: r["type"] == "tq", 1)
+        assert tq[0]["queue"] == "a.test/" + x
+        assert "all source IPs disabled" in tq[0]["dsnDiag"]
+        time.sleep(0.5)
+        assert "own@a.test" not in [m.rcpt_tos[0] for m in
+                                    w.sinks["a.test"].messages]

@@ -5,7 +5,8 @@
  * picking hook: recipients placed, retried and swept into the target
  * queue carry the target's vmta and pool; the backoff variant moves the
  * ready list when backoff starts and new mail only while it lasts; a
- * deferral in a rerouting queue is retried at once through the target.
+ * deferral in a rerouting queue is retried at once through the target;
+ * pool recipients skip a member that cannot send (pool_repick hook).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +33,7 @@ struct fake {
 	char			 vmta[8][32], pool[8][32], queue[8][64];
 	int			 kind[8];
 	int			 nev;
+	int			 b_blocked;	/* b's source IPs all disabled */
 };
 
 static const char *CONF =
@@ -102,11 +104,24 @@ fake_outcome(void *arg, const struct sched_event *ev, size_t n)
 	}
 }
 
+/* The daemon's rule in small: a pool's recipient in a queue of b while b
+ * cannot send goes to c. */
+static const char *
+fake_repick(void *arg, struct sched_queue *q, const char *pool)
+{
+	struct fake *f = arg;
+
+	assert_string_equal(pool, "pl");
+	return f->b_blocked && strcmp(sched_queue_vmta(q), "b") == 0 ? "c" :
+	    NULL;
+}
+
 static const struct sched_hooks hooks = {
 	.queue_params = fake_params,
 	.select_vmta = fake_select,
 	.conn_open = fake_conn_open,
 	.outcome = fake_outcome,
+	.pool_repick = fake_repick,
 };
 
 static struct sched *
@@ -307,6 +322,44 @@ test_backoff_reroute(void **state)
 	teardown(&f, s);
 }
 
+/* Pool members that cannot send (all source IPs disabled): placing skips
+ * them, sched_queue_repick moves their ready pool recipients; recipients
+ * that named b itself stay. */
+static void
+test_pool_repick(void **state)
+{
+	struct fake f;
+	struct sched *s = setup(&f);
+	struct sched_queue *qb;
+
+	(void)state;
+	add(s, 1, "x@p.test", "pl", T0);	/* picks b */
+	add(s, 2, "y@p.test", "pl", T0);	/* picks c */
+	add(s, 3, "z@p.test", "b", T0);
+	qb = sched_queue_find(s, "p.test/b");
+	assert_non_null(qb);
+	assert_int_equal(sched_queue_nready(qb), 2);
+	f.b_blocked = 1;
+	add(s, 4, "w@p.test", "pl", T0);	/* picks b: skipped */
+	assert_int_equal(nready(s, "p.test/c"), 2);
+	assert_int_equal(sched_queue_repick(qb), 1);
+	assert_int_equal(sched_queue_nready(qb), 1);	/* z: no pool */
+	assert_int_equal(nready(s, "p.test/c"), 3);
+	serve(&f, s, 250, T0);
+	assert_int_equal(f.nev, 4);
+	for (int i = 0, inb = 0; i < f.nev; i++) {
+		if (strcmp(f.queue[i], "p.test/b") == 0) {
+			assert_int_equal(inb++, 0);	/* z only */
+			assert_string_equal(f.pool[i], "");
+			continue;
+		}
+		assert_string_equal(f.queue[i], "p.test/c");
+		assert_string_equal(f.vmta[i], "c");
+		assert_string_equal(f.pool[i], "pl");
+	}
+	teardown(&f, s);
+}
+
 /* A reload that adds a reroute sweeps the queue's ready list. */
 static void
 test_reload_sweeps(void **state)
@@ -343,6 +396,7 @@ main(void)
 		cmocka_unit_test(test_global_pool),
 		cmocka_unit_test(test_backoff_reroute),
 		cmocka_unit_test(test_reload_sweeps),
+		cmocka_unit_test(test_pool_repick),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
