@@ -77,6 +77,8 @@ an_opts_usage(FILE *f)
 "          exit status 3 when a critical alert fires\n"
 "Other:    --threads N  --progress/--no-progress  --max-keys N\n"
 "          --split-min BYTES (split plain files larger than this, 32M)\n"
+"          --block-size BYTES (blocks of one compressed/stdin input parsed\n"
+"          by several threads, 4M)\n"
 "Watch:    --interval SEC (10)  --window DUR (15m)  --exit-after SEC\n"
 "          --from-start (read the existing file first)\n");
 }
@@ -100,6 +102,7 @@ an_opts_init(struct an_opts *o)
 	o->progress = -1;
 	o->max_keys = 1000000;
 	o->split_min = (size_t)32 << 20;
+	o->block_size = (size_t)4 << 20;
 	o->interval = 10;
 	o->window = 900;
 }
@@ -313,6 +316,7 @@ enum {
 	AN_O_TOP, AN_O_BUCKET, AN_O_DPREFIX, AN_O_ISPMAP, AN_O_THRESH,
 	AN_O_EXPECT, AN_O_THREADS, AN_O_PROG, AN_O_NOPROG, AN_O_MAXKEYS,
 	AN_O_SECTION, AN_O_SPLITMIN, AN_O_INTERVAL, AN_O_WINDOW, AN_O_EXIT, AN_O_FROMSTART,
+	AN_O_BLOCKSIZE,
 };
 
 static const struct option an_longopts[] = {
@@ -343,6 +347,7 @@ static const struct option an_longopts[] = {
 	{ "window", required_argument, NULL, AN_O_WINDOW },
 	{ "exit-after", required_argument, NULL, AN_O_EXIT },
 	{ "from-start", no_argument, NULL, AN_O_FROMSTART },
+	{ "block-size", required_argument, NULL, AN_O_BLOCKSIZE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -406,6 +411,11 @@ an_opt_one(struct an_opts *o, int c, const char *arg)
 		if (an_opt_int(arg, 1, LONG_MAX, &v) != 0)
 			return -1;
 		o->split_min = (size_t)v;
+		return 0;
+	case AN_O_BLOCKSIZE:
+		if (an_opt_int(arg, 1, 1L << 30, &v) != 0)
+			return -1;
+		o->block_size = (size_t)v;
 		return 0;
 	case AN_O_MAXKEYS:
 		if (an_opt_int(arg, 10, INT_MAX, &v) != 0)

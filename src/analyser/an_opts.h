@@ -53,6 +53,7 @@ struct an_opts {
 	int		 progress;		/* -1 auto, 0 off, 1 on */
 	size_t		 max_keys;
 	size_t		 split_min;		/* split plain files above */
+	size_t		 block_size;		/* pipelined stream blocks */
 	/* watch */
 	double		 interval;
 	int64_t		 window;

@@ -232,8 +232,9 @@ an_parser_infer(struct an_parser *ps, const char *p, const char *end)
 	ps->hdr_assumed = 1;
 	an_parser_derive(ps);
 	if (!ps->warned_nohdr) {
-		log_warnx("%s:%llu: no header line; assuming the %s",
-		    ps->file, (unsigned long long)ps->line + 1, ps->hdr.text + 1);
+		log_warnx("%s:%llu: no header line; assuming the %.*s",
+		    ps->file, (unsigned long long)ps->line + 1,
+		    (int)strlen(ps->hdr.text) - 2, ps->hdr.text + 1);
 		ps->warned_nohdr = 1;
 	}
 }
@@ -283,50 +284,39 @@ an_parser_record(struct an_parser *ps, const char *p, const char *end)
 	ps->cb(ps->arg, &ps->rec);
 }
 
-/* Skip a bad record: resume after the LF ending its first line. */
-static const char *
-an_parser_resync(struct an_parser *ps, const char *p, const char *end,
-    const char *why)
+int
+an_rec_is_header(const char *p, const char *re)
 {
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	struct an_span c0;
+	size_t n = 0;
+	const char *pos = p;
 
-	an_errlog_add(ps->errs, ps->file, ps->line + 1, "%s", why);
-	ps->line++;
-	return nl ? nl + 1 : end;
+	an_csv_split(re, &c0, 1, &n, &pos);
+	return n > 0 && an_is_header(c0);
 }
 
 size_t
 an_parser_feed(struct an_parser *ps, const char *buf, size_t len, int eof)
 {
-	const char *p = buf, *end = buf + len, *lim, *nl, *re;
-	int inq, nl_in;
+	const char *p = buf, *end = buf + len;
+	struct an_scan sc;
 
 	while (p < end && (ps->stop_at == NULL || p < ps->stop_at)) {
-		lim = (size_t)(end - p) > AN_MAXREC ? p + AN_MAXREC : end;
-		nl = an_csv_record_end(p, lim, &inq, &nl_in);
-		if (nl == NULL) {
-			if (lim == end && !eof)
-				break;		/* need more data */
-			if (inq) {
-				p = an_parser_resync(ps, p, end, lim == end ?
-				    "unterminated quoted field at end of input" :
-				    "quoted field longer than 1 MiB (unterminated?)");
-				continue;
-			}
-			if (lim != end) {
-				p = an_parser_resync(ps, p, end,
-				    "line longer than 1 MiB");
-				continue;
-			}
-			nl = end;	/* last line without LF */
+		switch (an_rec_step(p, end, eof, &sc)) {
+		case AN_STEP_MORE:
+			return (size_t)(p - buf);	/* need more data */
+		case AN_STEP_BAD:
+			/* skip the bad record: resume after its first LF */
+			an_errlog_add(ps->errs, ps->file, ps->line + 1, "%s",
+			    sc.why);
+			break;
+		case AN_STEP_REC:
+			if (sc.re > p)
+				an_parser_record(ps, p, sc.re);
+			break;
 		}
-		re = nl;
-		if (re > p && re[-1] == '\r')
-			re--;
-		if (re > p)
-			an_parser_record(ps, p, re);
-		ps->line += 1 + (uint64_t)nl_in;
-		p = nl < end ? nl + 1 : end;
+		ps->line += sc.lines;
+		p = sc.next;
 	}
 	return (size_t)(p - buf);
 }

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "analyser/an_csv.h"
 #include "proto/acct_schema.h"
@@ -102,6 +103,56 @@ void an_parser_fini(struct an_parser *ps);
  */
 size_t an_parser_feed(struct an_parser *ps, const char *buf, size_t len,
     int eof);
+
+/*
+ * One step of the record scan, shared by an_parser_feed() and the block
+ * cutter of an_pipe.c so both see the same record boundaries and line
+ * counts: the record starting at p (p < end). AN_STEP_MORE: its end is not
+ * in [p, end) yet (only when !eof). AN_STEP_REC: a record [p, re) (re
+ * excludes the CR LF), lines = physical lines it spans. AN_STEP_BAD: no
+ * record end within AN_MAXREC (or an unterminated quote at eof); skip to
+ * after the first LF, lines = 1, why says what was wrong. next is where the
+ * following record starts.
+ */
+enum an_step { AN_STEP_MORE, AN_STEP_REC, AN_STEP_BAD };
+
+struct an_scan {
+	const char	*next, *re, *why;
+	uint64_t	 lines;
+	int		 at_limit;	/* BAD decided at the AN_MAXREC window */
+};
+
+static inline enum an_step
+an_rec_step(const char *p, const char *end, int eof, struct an_scan *sc)
+{
+	const char *lim = (size_t)(end - p) > AN_MAXREC ? p + AN_MAXREC : end;
+	const char *nl;
+	int inq, nl_in;
+
+	nl = an_csv_record_end(p, lim, &inq, &nl_in);
+	if (nl == NULL) {
+		if (lim == end && !eof)
+			return AN_STEP_MORE;
+		if (inq || lim != end) {
+			sc->why = !inq ? "line longer than 1 MiB" : lim == end ?
+			    "unterminated quoted field at end of input" :
+			    "quoted field longer than 1 MiB (unterminated?)";
+			nl = memchr(p, '\n', (size_t)(end - p));
+			sc->next = nl ? nl + 1 : end;
+			sc->lines = 1;
+			sc->at_limit = lim != end;
+			return AN_STEP_BAD;
+		}
+		nl = end;	/* last line without LF */
+	}
+	sc->re = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+	sc->lines = 1 + (uint64_t)nl_in;
+	sc->next = nl < end ? nl + 1 : end;
+	return AN_STEP_REC;
+}
+
+/* Is record [p, re) a header line (field 0 "type" or "#type")? */
+int an_rec_is_header(const char *p, const char *re);
 
 /* Record type from a code ("tq") or long name; -1 if unknown. */
 int an_rtype_parse(const char *p, size_t len);

@@ -115,6 +115,8 @@ an_report_meta(const struct an_report *r, struct json *j)
 	json_uint(j, r->st->short_rows);
 	json_key(j, "chunks_reparsed");
 	json_uint(j, r->st->reparsed);
+	json_key(j, "stream_blocks");
+	json_uint(j, r->st->blocks);
 	json_key(j, "seconds");
 	json_double(j, r->st->seconds);
 	json_key(j, "first");

@@ -7,7 +7,9 @@
  * merged; workers do not start a job more than AN_AHEAD jobs past the
  * oldest unmerged one. Files are opened by the worker that reads them
  * (only large plain files, split into chunks, are mapped at start-up, and
- * their descriptor is closed at once).
+ * their descriptor is closed at once). A lone stream input (compressed
+ * file, stdin, pipe) is handed to an_pipe.c, which splits it into blocks
+ * for parser threads of its own, since this pool would leave it to one.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -21,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analyser/an_pipe.h"
 #include "analyser/an_run.h"
 #include "analyser/an_src.h"
 #include "lib/log.h"
@@ -52,6 +55,7 @@ struct an_job {
 	int		 has_final;
 	char		*assumed;
 	int		 failed;
+	struct an_pipe_stats pipe;	/* a pipelined stream's blocks */
 };
 
 struct an_pool {
@@ -69,6 +73,7 @@ struct an_pool {
 	uint64_t	 done_bytes;	/* atomic */
 	uint64_t	 total_bytes;
 	int		 finished;	/* atomic */
+	int		 pipe_helpers;	/* >0: streams go through an_pipe */
 };
 
 static void
@@ -107,7 +112,10 @@ an_job_mmap(struct an_pool *pl, struct an_job *j, struct an_parser *ps,
 	j->end_off = (size_t)(cur - base);
 }
 
-/* Stream fd (plain, gzip or zstd) through the parser; closes fd. */
+/*
+ * Stream fd (plain, gzip or zstd) through the parser, or through the block
+ * pipeline (an_pipe.c) when it is the only input; closes fd.
+ */
 static void
 an_job_stream(struct an_pool *pl, struct an_job *j, struct an_parser *ps,
     int fd)
@@ -122,6 +130,15 @@ an_job_stream(struct an_pool *pl, struct an_job *j, struct an_parser *ps,
 		log_warn("%s", j->file);
 		an_src_close(&src);
 		j->failed = 1;
+		return;
+	}
+	if (pl->pipe_helpers > 0) {
+		struct an_pipe_args pa = { pl->ctx, j->file, &src,
+		    pl->pipe_helpers, pl->ctx->o->block_size, &pl->done_bytes };
+
+		if (an_pipe_run(&pa, ps, j->agg, &j->pipe) != 0)
+			j->failed = 1;
+		an_src_close(&src);
 		return;
 	}
 	buf = xmalloc(cap);
@@ -288,6 +305,8 @@ an_pool_merge_ready(struct an_pool *pl)
 			st->files++;
 		}
 		st->io_errors |= j->failed;
+		st->reparsed += j->pipe.reparsed;
+		st->blocks += j->pipe.blocks;
 		an_errlog_merge(&pl->out->errs, &j->agg->errs, pl->line_base);
 		an_agg_merge(pl->out, j->agg);
 		an_job_drop_agg(j);
@@ -489,6 +508,9 @@ an_run(const struct an_ctx *ctx, struct an_agg *out, struct an_run_stats *st)
 			st->io_errors = 1;
 	/* Room for every chunk of one split file in flight, and a few more. */
 	pl.ahead = 2 * (size_t)nth + 2;
+	/* A lone stream input would use one thread: pipeline it instead. */
+	if (pl.njobs == 1 && pl.jobs[0].kind != AN_JOB_CHUNK)
+		pl.pipe_helpers = nth - 1;
 	if ((size_t)nth > pl.njobs)
 		nth = pl.njobs ? (int)pl.njobs : 1;
 	if (show)
