@@ -5,12 +5,15 @@
 # For each task (summary, top deferral codes, per-IP rates, dsnDiag grouped
 # by its first 60 characters) it times mawk, gawk and the equivalent
 # `sluice acct` report in the same run and prints the times, MB/s and the
-# ratios, then the whole set, then the summary on one core (MB/s/core).
+# ratios, then the whole set, then the summary on one core (MB/s/core),
+# then the summary and the full report of the same file gzip'd (gzip -1)
+# with --threads 1 and 2 (one thread decompresses, the other parses).
 # The awk column numbers are corrected for the 23-column layout gen-acct
 # writes (the notes mix the 22- and 23-column layouts).
 #
 #   ACCT_BENCH_SIZE   file size to generate (default 1G)
-#   ACCT_BENCH_FILE   where (default /tmp/sluice-acct-bench-$SIZE.csv; reused)
+#   ACCT_BENCH_FILE   where (default /tmp/sluice-acct-bench-$SIZE.csv; reused;
+#                     its gzip -1 copy is kept as $ACCT_BENCH_FILE.gz)
 #   SLUICE_BUILD      build directory (default ./build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,4 +90,20 @@ printf "\nsummary on one core: %.3f s = %.0f MB/s per core (target >= 1000)\n" \
   "$c1" "$(echo "$MB / $c1" | bc -l)"
 full=$(secs "${ACCT[@]}" report --no-progress "$FILE")
 printf "full report (every section): %.3f s = %.0f MB/s\n" "$full" "$(echo "$MB / $full" | bc -l)"
+
+GZ=$FILE.gz
+if [ ! -s "$GZ" ] || [ "$GZ" -ot "$FILE" ]; then
+  echo "compressing $GZ (gzip -1) ..."
+  gzip -1 -c "$FILE" > "$GZ.tmp" && mv "$GZ.tmp" "$GZ"
+fi
+cat "$GZ" > /dev/null
+GMB=$(echo "scale=1; $(stat -c %s "$GZ") / 1000000" | bc)
+printf "\ngzip -1 copy: %s MB (%s MB plain, MB/s below of plain text);\n1 thread vs 2 (one decompresses, one parses):\n" "$GMB" "$MB"
+for task in summary report; do
+  g1=$(secs "${ACCT[@]}" $task --threads 1 --no-progress "$GZ")
+  g2=$(secs "${ACCT[@]}" $task --threads 2 --no-progress "$GZ")
+  printf "%-8s 1 thread %7.3f s = %5.0f MB/s   2 threads %7.3f s = %5.0f MB/s   x %.2f\n" \
+    $task "$g1" "$(echo "$MB / $g1" | bc -l)" "$g2" "$(echo "$MB / $g2" | bc -l)" \
+    "$(echo "$g1 / $g2" | bc -l)"
+done
 echo "target: set >= 10x mawk"
