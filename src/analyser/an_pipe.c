@@ -25,7 +25,8 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
-#define AN_PIPE_MAXRING	34
+#define AN_PIPE_MAXHELP	16
+#define AN_PIPE_MAXRING	(2 * AN_PIPE_MAXHELP + 2)
 
 struct an_blk {
 	char		*buf;
@@ -242,7 +243,7 @@ struct an_cut {
 /* Walk the complete records of the block; cut past the target size. */
 static void
 an_cut_scan(struct an_pipe *pp, struct an_cut *c, int *started,
-    pthread_t *th)
+    pthread_t *th, int *nth)
 {
 	struct an_scan sc;
 	enum an_step st;
@@ -286,8 +287,12 @@ an_cut_scan(struct an_pipe *pp, struct an_cut *c, int *started,
 		}
 		c->b->len = c->scan;
 		if (!*started) {
-			for (int i = 0; i < pp->a->helpers; i++)
-				pthread_create(&th[i], NULL, an_pipe_helper, pp);
+			/* without helpers the caller parses every block */
+			for (int i = 0; i < pp->a->helpers &&
+			    i < AN_PIPE_MAXHELP; i++)
+				if (pthread_create(&th[*nth], NULL,
+				    an_pipe_helper, pp) == 0)
+					(*nth)++;
 			*started = 1;
 		}
 		an_pipe_put(pp, c->b);
@@ -302,10 +307,10 @@ an_pipe_run(const struct an_pipe_args *a, struct an_parser *ps,
 {
 	struct an_pipe pp;
 	struct an_cut c;
-	pthread_t th[16];
+	pthread_t th[AN_PIPE_MAXHELP];
 	uint64_t raw = 0;
 	size_t want, more = a->block / 4 + 256;
-	int started = 0, failed = 0;
+	int started = 0, nth = 0, failed = 0;
 	ssize_t n;
 
 	memset(&pp, 0, sizeof(pp));
@@ -344,13 +349,12 @@ an_pipe_run(const struct an_pipe_args *a, struct an_parser *ps,
 		if (n <= 0)
 			break;
 		c.b->len += (size_t)n;
-		an_cut_scan(&pp, &c, &started, th);
+		an_cut_scan(&pp, &c, &started, th, &nth);
 	}
 	c.b->eof = 1;
 	an_pipe_put(&pp, c.b);
-	if (started)
-		for (int i = 0; i < a->helpers; i++)
-			pthread_join(th[i], NULL);
+	for (int i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
 	if (c.has_hdr)
 		an_hdr_fini(&c.hdr);
 	for (size_t i = 0; i < pp.nspare; i++) {

@@ -160,6 +160,29 @@ def test_malformed_lines_keep_file_and_line(tmp_path):
         assert "%s:%d: bad timeLogged 'bad'" % (gz, want[1]) in err
 
 
+def test_overlong_quoted_field_same_as_one_thread(tmp_path):
+    # A quote never closed within 1 MiB: the parser skips that line only,
+    # deciding on a 1 MiB window; no block may end inside that window.
+    lines = [b"type,timeLogged,rcpt,dsnDiag,dlvSourceIp"] + [
+        b"%s,%d,u%d@gmail.com,250 ok,192.0.2.%d" % (
+            b"dt"[i % 7 == 0:][:1], 1709251200 + i, i, i % 9)
+        for i in range(40000)]   # no quote anywhere to close the one below
+    lines.insert(100, b't,1709251200,a@gmail.com,"never closed\r')
+    data = b"\n".join(lines) + b"\n"
+    assert len(data) > 3 * (1 << 20) // 2
+    gz = tmp_path / "q.csv.gz"
+    gz.write_bytes(gzip.compress(data))
+    one, err1 = run_acct(["report", "--json", "--threads", "1", str(gz)])
+    assert json.loads(one)["malformed"] == [{
+        "file": str(gz), "line": 101,
+        "message": "quoted field longer than 1 MiB (unterminated?)"}]
+    for bs in ("1", "997", "65536"):
+        two, err2 = run_acct(["report", "--json", "--threads", "2",
+                              "--block-size", bs, str(gz)])
+        assert stable(one) == stable(two) and err1 == err2, bs
+        assert json.loads(two)["meta"]["stream_blocks"] > 1
+
+
 def test_truncated_gzip_same_records_as_one_thread(tmp_path):
     src = gen(tmp_path / "t.csv", "--records", "6000", "--seed", "6",
               "--crlf-diag", "0.2")
