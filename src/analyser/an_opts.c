@@ -78,7 +78,7 @@ an_opts_usage(FILE *f)
 "Other:    --threads N  --progress/--no-progress  --max-keys N\n"
 "          --split-min BYTES (split plain files larger than this, 32M)\n"
 "          --block-size BYTES (blocks of one compressed/stdin input parsed\n"
-"          by several threads, 4M)\n"
+"          by several threads, 2M)\n"
 "Watch:    --interval SEC (10)  --window DUR (15m)  --exit-after SEC\n"
 "          --from-start (read the existing file first)\n");
 }
@@ -102,7 +102,7 @@ an_opts_init(struct an_opts *o)
 	o->progress = -1;
 	o->max_keys = 1000000;
 	o->split_min = (size_t)32 << 20;
-	o->block_size = (size_t)4 << 20;
+	o->block_size = (size_t)2 << 20;
 	o->interval = 10;
 	o->window = 900;
 }

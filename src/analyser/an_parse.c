@@ -291,6 +291,10 @@ an_rec_is_header(const char *p, const char *re)
 	size_t n = 0;
 	const char *pos = p;
 
+	/* most records: a type code, not "type" or "#type" */
+	if (re - p < 4 || (p[0] != '#' && ((p[0] | 0x20) != 't' ||
+	    (p[1] | 0x20) != 'y')))
+		return 0;
 	an_csv_split(re, &c0, 1, &n, &pos);
 	return n > 0 && an_is_header(c0);
 }
