@@ -3,7 +3,8 @@
  * record parser, on the real PowerMTA samples in tests/data/acct and on
  * edge cases: quoted commas/quotes/CRLF, missing columns, several headers
  * in one file, no header, malformed lines, input fed in small pieces,
- * stray quotes; the record-end scan against a byte-wise reference.
+ * stray quotes; the record-end scan against a byte-wise reference; the
+ * block cutter's header test.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -510,6 +511,37 @@ test_stray_quote(void **state)
 	}
 }
 
+/* The block cutter's header test agrees with the parser's. */
+static void
+test_rec_is_header(void **state)
+{
+	static const struct { const char *rec; int hdr; } c[] = {
+		{ "type,timeLogged", 1 }, { "#type,timeLogged", 1 },
+		{ "TYPE,x", 1 }, { "Type", 1 }, { "#TYPE", 1 },
+		{ "t,1709251200,x", 0 }, { "tq,1,x", 0 }, { "\"type\",x", 0 },
+		{ "types,x", 0 }, { "type ,x", 0 }, { "typ", 0 }, { "d,1", 0 },
+		{ "#", 0 }, { "#t,1", 0 },
+	};
+	struct an_errlog errs;
+	struct seen s;
+	char in[64];
+
+	(void)state;
+	memset(&errs, 0, sizeof(errs));
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		const char *r = c[i].rec;
+
+		assert_int_equal(an_rec_is_header(r, r + strlen(r)), c[i].hdr);
+		/* the parser: a header is no record; anything else is a
+		 * record or a malformed line */
+		snprintf(in, sizeof(in), "%s\nd,1709251200\n", r);
+		parse(in, strlen(in), 0, &s, &errs);
+		assert_int_equal((uint64_t)s.n + errs.n, c[i].hdr ? 1 : 2);
+		seen_free(&s);
+		an_errlog_fini(&errs);
+	}
+}
+
 int
 main(void)
 {
@@ -525,6 +557,7 @@ main(void)
 		cmocka_unit_test(test_split_random),
 		cmocka_unit_test(test_record_end_random),
 		cmocka_unit_test(test_stray_quote),
+		cmocka_unit_test(test_rec_is_header),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
