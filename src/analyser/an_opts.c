@@ -364,6 +364,27 @@ an_opt_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+/* A byte count: digits with an optional K, M or G (powers of 1024). */
+static int
+an_opt_bytes(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10), m = 1;
+
+	if (end == s || v < 0)
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': m = 1L << 10; end++; break;
+	case 'M': case 'm': m = 1L << 20; end++; break;
+	case 'G': case 'g': m = 1L << 30; end++; break;
+	default: break;
+	}
+	if (*end != '\0' || v > hi / m || v * m < lo)
+		return -1;
+	*out = v * m;
+	return 0;
+}
+
 static int
 an_opt_one(struct an_opts *o, int c, const char *arg)
 {
@@ -408,12 +429,12 @@ an_opt_one(struct an_opts *o, int c, const char *arg)
 		o->threads = (int)v;
 		return 0;
 	case AN_O_SPLITMIN:
-		if (an_opt_int(arg, 1, LONG_MAX, &v) != 0)
+		if (an_opt_bytes(arg, 1, LONG_MAX, &v) != 0)
 			return -1;
 		o->split_min = (size_t)v;
 		return 0;
 	case AN_O_BLOCKSIZE:
-		if (an_opt_int(arg, 1, 1L << 30, &v) != 0)
+		if (an_opt_bytes(arg, 1, 1L << 30, &v) != 0)
 			return -1;
 		o->block_size = (size_t)v;
 		return 0;

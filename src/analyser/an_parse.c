@@ -305,6 +305,15 @@ an_parser_feed(struct an_parser *ps, const char *buf, size_t len, int eof)
 	const char *p = buf, *end = buf + len;
 	struct an_scan sc;
 
+	if (ps->skip_line && p < end) {
+		/* a bad line longer than the data fed so far: skip it whole */
+		const char *nl = memchr(p, '\n', len);
+
+		if (nl == NULL)
+			return len;
+		p = nl + 1;
+		ps->skip_line = 0;
+	}
 	while (p < end && (ps->stop_at == NULL || p < ps->stop_at)) {
 		switch (an_rec_step(p, end, eof, &sc)) {
 		case AN_STEP_MORE:
@@ -313,6 +322,7 @@ an_parser_feed(struct an_parser *ps, const char *buf, size_t len, int eof)
 			/* skip the bad record: resume after its first LF */
 			an_errlog_add(ps->errs, ps->file, ps->line + 1, "%s",
 			    sc.why);
+			ps->skip_line = sc.skip_rest && !eof;
 			break;
 		case AN_STEP_REC:
 			if (sc.re > p)

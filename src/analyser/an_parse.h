@@ -78,6 +78,7 @@ struct an_parser {
 	int		 hdr_assumed;	/* hdr is preset/inferred, not read */
 	char		*assumed;	/* its text, once a record used it */
 	int		 warned_nohdr;
+	int		 skip_line;	/* rest of a bad line still to skip */
 	uint64_t	 need[ACCT_R__COUNT];	/* fields needed per type */
 	int		 maxcol[ACCT_R__COUNT];	/* derived from hdr + need */
 	an_rec_cb	*cb;
@@ -111,15 +112,16 @@ size_t an_parser_feed(struct an_parser *ps, const char *buf, size_t len,
  * in [p, end) yet (only when !eof). AN_STEP_REC: a record [p, re) (re
  * excludes the CR LF), lines = physical lines it spans. AN_STEP_BAD: no
  * record end within AN_MAXREC (or an unterminated quote at eof); skip to
- * after the first LF, lines = 1, why says what was wrong. next is where the
- * following record starts.
+ * after the first LF, lines = 1, why says what was wrong; skip_rest when
+ * there is no LF before end, so the rest of that line is still to skip in
+ * the data that follows. next is where the following record starts.
  */
 enum an_step { AN_STEP_MORE, AN_STEP_REC, AN_STEP_BAD };
 
 struct an_scan {
 	const char	*next, *re, *why;
 	uint64_t	 lines;
-	int		 at_limit;	/* BAD decided at the AN_MAXREC window */
+	int		 skip_rest;	/* BAD: its line goes on past end */
 };
 
 static inline enum an_step
@@ -140,7 +142,7 @@ an_rec_step(const char *p, const char *end, int eof, struct an_scan *sc)
 			nl = memchr(p, '\n', (size_t)(end - p));
 			sc->next = nl ? nl + 1 : end;
 			sc->lines = 1;
-			sc->at_limit = lim != end;
+			sc->skip_rest = nl == NULL;
 			return AN_STEP_BAD;
 		}
 		nl = end;	/* last line without LF */

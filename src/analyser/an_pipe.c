@@ -8,7 +8,9 @@
  * is full), moving the incomplete tail into the next block. A record the
  * parser rejects for having no end within AN_MAXREC is decided on a
  * 1 MiB window, so no cut is made within AN_MAXREC of its start: the block
- * parser then sees the same window. Blocks wait in a ring of nring slots
+ * parser then sees the same window. Its line is skipped up to its LF, as
+ * the parser does across feeds; a block cut inside it (one per AN_MAXREC)
+ * starts in that skipping state. Blocks wait in a ring of nring slots
  * (made - merged <= nring); block seq is parsed by whichever thread takes
  * it and merged, under mu, when every earlier block is merged. A block
  * after the first starts with the header the cutter saw (none before any
@@ -27,12 +29,14 @@
 
 #define AN_PIPE_MAXHELP	16
 #define AN_PIPE_MAXRING	(2 * AN_PIPE_MAXHELP + 2)
+#define AN_PIPE_CAP0	((size_t)24 << 20)	/* largest first allocation */
 
 struct an_blk {
 	char		*buf;
 	size_t		 len, cap;
 	uint64_t	 seq;
 	int		 eof;		/* last block: parsed with eof */
+	int		 skip0;		/* starts inside a bad line */
 	uint64_t	 line0;		/* lines before it */
 	struct an_hdr	 preset;	/* header the cutter saw in effect */
 	int		 has_preset;
@@ -77,6 +81,7 @@ an_blk_parse(struct an_pipe *pp, struct an_blk *b, const struct an_hdr *pre,
 		an_parser_preset(&ps, pre);
 	ps.warned_nohdr = warned;
 	ps.line = b->line0;
+	ps.skip_line = b->skip0;
 	an_parser_feed(&ps, b->buf, b->len, b->eof);
 	b->line_end = ps.line;
 	b->headers = ps.headers;
@@ -190,6 +195,9 @@ an_pipe_blk_get(struct an_pipe *pp, size_t need)
 	struct an_blk *b = NULL;
 	size_t cap = pp->a->block + pp->a->block / 2 + 4096;
 
+	if (cap > AN_PIPE_CAP0)
+		cap = AN_PIPE_CAP0;	/* grown when filled */
+
 	pthread_mutex_lock(&pp->mu);
 	if (pp->nspare > 0)
 		b = pp->spare[--pp->nspare];
@@ -238,6 +246,7 @@ struct an_cut {
 	uint64_t	 lines;		/* lines before scan */
 	struct an_hdr	 hdr;		/* header in effect at scan */
 	int		 has_hdr;
+	int		 skipping;	/* scan is inside a bad line */
 };
 
 /* Walk the complete records of the block; cut past the target size. */
@@ -252,15 +261,24 @@ an_cut_scan(struct an_pipe *pp, struct an_cut *c, int *started,
 	size_t tail;
 
 	for (;;) {
-		while (c->scan < c->b->len && (c->scan < pp->a->block ||
-		    c->scan < c->min_cut)) {
+		while (c->scan < c->b->len && (c->skipping ||
+		    c->scan < pp->a->block || c->scan < c->min_cut)) {
 			p = c->b->buf + c->scan;
+			if (c->skipping) {	/* as an_parser_feed() does */
+				p = memchr(p, '\n', c->b->len - c->scan);
+				c->scan = p ? (size_t)(p + 1 - c->b->buf) :
+				    c->b->len;
+				c->skipping = p == NULL;
+				continue;
+			}
 			st = an_rec_step(p, c->b->buf + c->b->len, 0, &sc);
 			if (st == AN_STEP_MORE)
 				break;
-			if (st == AN_STEP_BAD && c->min_cut < c->scan +
-			    AN_MAXREC + 1)
-				c->min_cut = c->scan + AN_MAXREC + 1;
+			if (st == AN_STEP_BAD) {
+				if (c->min_cut < c->scan + AN_MAXREC + 1)
+					c->min_cut = c->scan + AN_MAXREC + 1;
+				c->skipping = sc.skip_rest;
+			}
 			if (st == AN_STEP_REC && sc.re > p &&
 			    an_rec_is_header(p, sc.re)) {
 				if (c->has_hdr)
@@ -272,15 +290,18 @@ an_cut_scan(struct an_pipe *pp, struct an_cut *c, int *started,
 			c->scan = (size_t)(sc.next - c->b->buf);
 		}
 		/* cut at the first boundary past the target, or at the last
-		 * one when the block is full */
+		 * one when the block is full; inside a line being skipped,
+		 * only after AN_MAXREC bytes (not one block per read) */
 		if (c->scan == 0 || c->scan < c->min_cut ||
-		    (c->scan < pp->a->block && c->b->len < pp->a->block))
+		    (c->scan < pp->a->block && c->b->len < pp->a->block) ||
+		    (c->skipping && c->scan < AN_MAXREC))
 			return;
 		tail = c->b->len - c->scan;
 		nb = an_pipe_blk_get(pp, tail);
 		memcpy(nb->buf, c->b->buf + c->scan, tail);
 		nb->len = tail;
 		nb->line0 = c->lines;
+		nb->skip0 = c->skipping;
 		if (c->has_hdr) {
 			an_hdr_copy(&nb->preset, &c->hdr);
 			nb->has_preset = 1;
@@ -328,8 +349,10 @@ an_pipe_run(const struct an_pipe_args *a, struct an_parser *ps,
 	pthread_cond_init(&pp.cv, NULL);
 	c.b = an_pipe_blk_get(&pp, 0);
 	for (;;) {
-		/* up to the target, then in small steps to finish a record */
-		want = c.b->len < a->block ? a->block - c.b->len : more;
+		/* up to the target, then in small steps to finish a record,
+		 * growing with it (each step rescans the record) */
+		want = c.b->len < a->block ? a->block - c.b->len :
+		    c.b->len - c.scan > more ? c.b->len - c.scan : more;
 		if (want > c.b->cap - c.b->len)
 			want = c.b->cap - c.b->len;
 		if (want == 0) {

@@ -183,6 +183,51 @@ def test_overlong_quoted_field_same_as_one_thread(tmp_path):
         assert json.loads(two)["meta"]["stream_blocks"] > 1
 
 
+def test_line_over_1mib_skipped_whole(tmp_path):
+    # 9 MiB without a line break: longer than a block and than the
+    # one-thread stream buffer; skipped as one line by every reader.
+    lines = [b"type,timeLogged,rcpt,dsnDiag,dlvSourceIp"] + [
+        b"d,%d,u%d@gmail.com,250 ok,192.0.2.1" % (1709251200 + i, i)
+        for i in range(3000)]
+    lines.insert(1000, b"d,1709251200,x@gmail.com," + b"A" * (9 << 20))
+    plain = tmp_path / "l.csv"
+    plain.write_bytes(b"\n".join(lines) + b"\n")
+    gz = tmp_path / "l.csv.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes(), 1))
+    want = [{"file": str(gz), "line": 1001,
+             "message": "line longer than 1 MiB"}]
+    runs = [["--threads", "1"], ["--threads", "2"]] + [
+        ["--threads", "2", "--block-size", bs] for bs in ("1", "300k")]
+    for args in runs:
+        out, _ = run_acct(["report", "--json", str(gz)] + args)
+        j = json.loads(out)
+        assert j["malformed"] == want, args
+        assert j["meta"]["lines"] == 3002 and \
+            j["meta"]["records"] == 3000, args
+        if args[-2:] == ["--block-size", "1"]:
+            # a record a block, and the long line in blocks of ~1 MiB
+            assert j["meta"]["stream_blocks"] >= 3000 + 9, args
+    out, _ = run_acct(["report", "--json", str(plain)])
+    assert json.loads(out)["malformed"][0]["line"] == 1001
+
+
+def test_block_size_values(tmp_path):
+    gz = tmp_path / "v.csv.gz"
+    gz.write_bytes(gzip.compress(b"type,timeLogged,rcpt\n"
+                                 b"d,1709251200,a@gmail.com\n"))
+    for bad in ("0", "5x", "-3", "2G", ""):
+        p = subprocess.run(ACCT + ["summary", "--block-size", bad, str(gz)],
+                           capture_output=True, timeout=TIMEOUT)
+        assert p.returncode == 2, bad
+        assert b"bad value for --block-size: '%s'" % bad.encode() in \
+            p.stderr, bad
+    for good in ("1", "64k", "2M", "1G"):
+        out, _ = run_acct(["summary", "--json", "--block-size", good,
+                           "--threads", "2", str(gz)])
+        assert rows(json.loads(out), "summary",
+                    "outcome")["delivered"]["count"] == 1, good
+
+
 def test_truncated_gzip_same_records_as_one_thread(tmp_path):
     src = gen(tmp_path / "t.csv", "--records", "6000", "--seed", "6",
               "--crlf-diag", "0.2")

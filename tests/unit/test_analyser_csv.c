@@ -3,8 +3,8 @@
  * record parser, on the real PowerMTA samples in tests/data/acct and on
  * edge cases: quoted commas/quotes/CRLF, missing columns, several headers
  * in one file, no header, malformed lines, input fed in small pieces,
- * stray quotes; the record-end scan against a byte-wise reference; the
- * block cutter's header test.
+ * stray quotes, lines over 1 MiB; the record-end scan against a byte-wise
+ * reference; the block cutter's header test.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -511,6 +511,38 @@ test_stray_quote(void **state)
 	}
 }
 
+/* A line over 1 MiB is skipped whole, however the input is fed: the
+ * parser does not take the rest of it for new records. */
+static void
+test_long_line_skipped_whole(void **state)
+{
+	static const char hdr[] = "type,timeLogged,rcpt\n"
+	    "d,1709251200,a@x.com\n";
+	static const char tail[] = ",x\nd,1709251201,b@x.com\n";
+	size_t big = 3u << 20, len = sizeof(hdr) - 1 + big + sizeof(tail) - 1;
+	char *in = xmalloc(len);
+	struct an_errlog errs;
+	struct seen s;
+
+	(void)state;
+	memcpy(in, hdr, sizeof(hdr) - 1);
+	memset(in + sizeof(hdr) - 1, 'A', big);
+	in[sizeof(hdr) - 1] = 'd';
+	memcpy(in + sizeof(hdr) - 1 + big, tail, sizeof(tail) - 1);
+	memset(&errs, 0, sizeof(errs));
+	for (size_t step = 0; step <= (1u << 20); step += 1u << 18) {
+		parse(in, len, step, &s, &errs);
+		assert_int_equal(s.n, 2);
+		assert_int_equal(s.line[1], 4);
+		assert_int_equal(errs.n, 1);
+		assert_int_equal(errs.kept[0].line, 3);
+		assert_string_equal(errs.kept[0].msg, "line longer than 1 MiB");
+		seen_free(&s);
+		an_errlog_fini(&errs);
+	}
+	free(in);
+}
+
 /* The block cutter's header test agrees with the parser's. */
 static void
 test_rec_is_header(void **state)
@@ -557,6 +589,7 @@ main(void)
 		cmocka_unit_test(test_split_random),
 		cmocka_unit_test(test_record_end_random),
 		cmocka_unit_test(test_stray_quote),
+		cmocka_unit_test(test_long_line_skipped_whole),
 		cmocka_unit_test(test_rec_is_header),
 	};
 
