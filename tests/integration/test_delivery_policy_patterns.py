@@ -11,6 +11,7 @@ paused by a wildcard rule (the queue does not exist yet), the messages are
 injected, and the queue is resumed.
 """
 import asyncio
+import datetime
 import http.client
 import os
 import socket
@@ -179,19 +180,25 @@ def test_defer_queue(tmp_path):
         sink = w.sinks["a.test"]
         queued_then_resumed(w, "a.test/*", [["d1@a.test"], ["d2@a.test"]])
         (tq,) = w.wait_acct(lambda r: r["type"] == "tq", 1)
-        t_def = time.time()
         assert tq["queue"] == "a.test/{default}"
         assert tq["dsnDiag"] == "smtp;451 4.7.1 over quota, come back later"
+        # Retry times are whole seconds counted from the deferral's
+        # timeLogged (the daemon's clock, as the sink's): measured from
+        # there, not from when this process got to read the record, so a
+        # slow poll cannot eat the margin. retry-after 1s would retry at
+        # logged + 1.
+        logged = datetime.datetime.strptime(
+            tq["timeLogged"], "%Y-%m-%d %H:%M:%S%z").timestamp()
         (t,) = w.wait_acct(lambda r: r["type"] == "t", 1)
         assert t["rcpt"] == "d1@a.test"
         nconn = len(sink.connections)
         # the queue is in retry mode: d2 (ready) is not tried either
-        time.sleep(1.5)
+        time.sleep(max(0.0, logged + 2.2 - time.time()))
         assert len(sink.connections) == nconn
         assert not sink.messages
         msgs = sink.wait_for_messages(2, timeout=20)
         first = min(m.received for m in msgs)
-        assert first - t_def >= 1.8, first - t_def
+        assert first - logged >= 3 - 0.1, (first - logged, tq["timeLogged"])
         assert sorted(r for m in msgs for r in m.rcpt_tos) == \
             ["d1@a.test", "d2@a.test"]
 
