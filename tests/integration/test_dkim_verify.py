@@ -6,9 +6,9 @@ independent verifiers, offline, with keys made by `sluice dkim keygen`:
                                 "unsupported algorithm"; asserted below)
   opendkim 2.11 (-t, TestDNSData) rsa-sha256 + ed25519-sha256
 
-The verifier wrappers live in the shared test data
-($SLUICE_SHARED/testdata/dkim, default ../shared beside the repo). A missing
-verifier FAILS the tests (CI installs them); nothing is skipped.
+The verifier wrappers are in tests/data/dkim/verifiers (copied from the
+shared test material; see its README). A missing verifier FAILS the tests
+(CI installs them); nothing is skipped.
 
 Binary under test: $SLUICE_BUILD/src/dkim/sluice-dkim-dev (= `sluice dkim`),
 and $SLUICE_BUILD/src/cli/sluice itself for keygen and key-size limits.
@@ -23,8 +23,7 @@ import pytest
 
 SRC = os.environ.get("SLUICE_SRC") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
-SHARED = os.environ.get("SLUICE_SHARED") or os.path.join(SRC, "..", "shared")
-VDIR = os.path.join(SHARED, "testdata", "dkim")
+VDIR = os.path.join(SRC, "tests", "data", "dkim", "verifiers")
 BUILD = os.environ.get("SLUICE_BUILD") or os.path.join(SRC, "build")
 DEV = os.path.join(BUILD, "src", "dkim", "sluice-dkim-dev")
 DATA = os.path.join(SRC, "tests", "data", "dkim")
@@ -129,7 +128,7 @@ def verifiers_present():
             missing.append("%s (build the tree; set SLUICE_BUILD)" % exe)
     for f in ("verify-dkimpy.py", "verify-maildkim.pl", "verify-opendkim.sh"):
         if not os.path.exists(os.path.join(VDIR, f)):
-            missing.append(os.path.join(VDIR, f) + " (set SLUICE_SHARED)")
+            missing.append(os.path.join(VDIR, f))
     if run(["/usr/bin/python3", "-c", "import dkim"], check=False).returncode:
         missing.append("python3-dkim")
     if run(["perl", "-MMail::DKIM::Verifier", "-MNet::DNS::Resolver::Mock",
