@@ -159,6 +159,10 @@ void sched_idle_wake_queue(struct sched_queue *q, int quit);
 int sched_idle_free_slot(struct sched *s, const struct sched_vmta *vm);
 void sched_idle_wake_all(struct sched *s, int quit);
 
+/* sched_queue.c: the limiter named `name` in list[0..*n), appended
+ * (zeroed, owned by the list) if absent; for s->vmtas and s->plims. */
+struct sched_vmta *sched_vmta_list_get(struct sched_vmta ***list, size_t *n,
+    const char *name);
 /* sched_plim.c: limits shared by a queue's vmta and its limited pools.
  * A queue's q->nconn counts in each of them (kept across reloads). */
 void sched_plim_load(struct sched_queue *q);	/* after q->p is read */

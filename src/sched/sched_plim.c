@@ -16,23 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/xmalloc.h"
 #include "sched/sched_int.h"
-
-static struct sched_vmta *
-plim_get(struct sched *s, const char *name)
-{
-	struct sched_vmta *l;
-
-	for (size_t i = 0; i < s->nplims; i++)
-		if (strcmp(s->plims[i]->name, name) == 0)
-			return s->plims[i];
-	l = xcalloc(1, sizeof(*l));
-	l->name = xstrdup(name);
-	s->plims = xreallocarray(s->plims, s->nplims + 1, sizeof(*s->plims));
-	s->plims[s->nplims++] = l;
-	return l;
-}
 
 static int
 plim_in(struct sched_vmta *const *v, size_t n, const struct sched_vmta *l)
@@ -68,7 +52,7 @@ sched_plim_load(struct sched_queue *q)
 
 		if (p == NULL || p->name == NULL)
 			continue;
-		l = plim_get(s, p->name);
+		l = sched_vmta_list_get(&s->plims, &s->nplims, p->name);
 		if (plim_in(nl, n, l))
 			continue;
 		if (!l->inited) {

@@ -53,18 +53,18 @@ sched_queue_find(struct sched *s, const char *name)
 	return found ? s->queues[i] : NULL;
 }
 
-static struct sched_vmta *
-vmta_get(struct sched *s, const char *name)
+struct sched_vmta *
+sched_vmta_list_get(struct sched_vmta ***list, size_t *n, const char *name)
 {
 	struct sched_vmta *v;
 
-	for (size_t i = 0; i < s->nvmtas; i++)
-		if (strcmp(s->vmtas[i]->name, name) == 0)
-			return s->vmtas[i];
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*list)[i]->name, name) == 0)
+			return (*list)[i];
 	v = xcalloc(1, sizeof(*v));
 	v->name = xstrdup(name);
-	s->vmtas = xreallocarray(s->vmtas, s->nvmtas + 1, sizeof(*s->vmtas));
-	s->vmtas[s->nvmtas++] = v;
+	*list = xreallocarray(*list, *n + 1, sizeof(**list));
+	(*list)[(*n)++] = v;
 	return v;
 }
 
@@ -83,7 +83,7 @@ sched_queue_params_load(struct sched_queue *q)
 	if (q->p.max_smtp_out <= 0)
 		q->p.max_smtp_out = 1;
 	if (q->vm == NULL)
-		q->vm = vmta_get(s, q->vmta);
+		q->vm = sched_vmta_list_get(&s->vmtas, &s->nvmtas, q->vmta);
 	if (!q->vm->inited) {
 		shape_vmta_init(&q->vm->sv, q->p.vmta_max_smtp_out,
 		    &q->p.vmta_max_msg_rate);
