@@ -32,6 +32,37 @@ an_top_isps(const struct an_agg *a, int *ix, int n)
 	return k;
 }
 
+/* The attempts, delivered, deferred, bounced and three rate columns both
+ * time series share, and their values from c starting at column first
+ * (rates left empty without attempts). */
+static void
+series_cols(struct an_table *t)
+{
+	an_table_col(t, "attempts", "attempts", AN_C_INT);
+	an_table_col(t, "delivered", "delivered", AN_C_INT);
+	an_table_col(t, "deferred", "deferred", AN_C_INT);
+	an_table_col(t, "bounced", "bounced", AN_C_INT);
+	an_table_col(t, "delivery_rate", "deliv%", AN_C_PCT);
+	an_table_col(t, "deferral_rate", "defer%", AN_C_PCT);
+	an_table_col(t, "bounce_rate", "bounce%", AN_C_PCT);
+}
+
+static void
+series_set(struct an_table *t, size_t first, const struct an_counts *c)
+{
+	uint64_t at = an_attempts(c);
+
+	an_table_set_num(t, first, (double)at);
+	an_table_set_num(t, first + 1, (double)c->n[ACCT_R_D]);
+	an_table_set_num(t, first + 2, (double)c->n[ACCT_R_T]);
+	an_table_set_num(t, first + 3, (double)c->n[ACCT_R_B]);
+	if (at == 0)
+		return;
+	an_table_set_num(t, first + 4, an_rate(c->n[ACCT_R_D], at));
+	an_table_set_num(t, first + 5, an_rate(c->n[ACCT_R_T], at));
+	an_table_set_num(t, first + 6, an_rate(c->n[ACCT_R_B], at));
+}
+
 void
 an_tab_series(struct an_table *t, const struct an_agg *a)
 {
@@ -42,13 +73,7 @@ an_tab_series(struct an_table *t, const struct an_agg *a)
 	an_table_init(t, "series", "Time series (UTC buckets)");
 	an_table_col(t, "bucket", "bucket", AN_C_STR);
 	an_table_col(t, "epoch", "epoch", AN_C_INT);
-	an_table_col(t, "attempts", "attempts", AN_C_INT);
-	an_table_col(t, "delivered", "delivered", AN_C_INT);
-	an_table_col(t, "deferred", "deferred", AN_C_INT);
-	an_table_col(t, "bounced", "bounced", AN_C_INT);
-	an_table_col(t, "delivery_rate", "deliv%", AN_C_PCT);
-	an_table_col(t, "deferral_rate", "defer%", AN_C_PCT);
-	an_table_col(t, "bounce_rate", "bounce%", AN_C_PCT);
+	series_cols(t);
 	an_table_col(t, "queue_p50", "queue p50", AN_C_SEC);
 	for (int k = 0; k < ni; k++) {
 		const char *nm = a->ctx->isps->names[isps[k]];
@@ -64,21 +89,12 @@ an_tab_series(struct an_table *t, const struct an_agg *a)
 	for (size_t i = 0; i < a->buckets.n; i++) {
 		const struct an_bucket *b = an_htab_val(&a->buckets, ix[i]);
 		int64_t ts;
-		uint64_t at = an_attempts(&b->tot);
 		memcpy(&ts, a->buckets.ents[ix[i]].key, sizeof(ts));
 		an_fmt_utc(ts, buf, sizeof(buf), 0);
 		an_table_row(t);
 		an_table_set_str(t, 0, buf);
 		an_table_set_num(t, 1, (double)ts);
-		an_table_set_num(t, 2, (double)at);
-		an_table_set_num(t, 3, (double)b->tot.n[ACCT_R_D]);
-		an_table_set_num(t, 4, (double)b->tot.n[ACCT_R_T]);
-		an_table_set_num(t, 5, (double)b->tot.n[ACCT_R_B]);
-		if (at) {
-			an_table_set_num(t, 6, an_rate(b->tot.n[ACCT_R_D], at));
-			an_table_set_num(t, 7, an_rate(b->tot.n[ACCT_R_T], at));
-			an_table_set_num(t, 8, an_rate(b->tot.n[ACCT_R_B], at));
-		}
+		series_set(t, 2, &b->tot);
 		if (b->q.n)
 			an_table_set_num(t, 9, an_hist_quantile(&b->q, 0.5));
 		for (int k = 0; k < ni; k++) {
@@ -108,21 +124,13 @@ an_tab_isp_series(struct an_table *t, const struct an_agg *a)
 	an_table_col(t, "isp", "ISP", AN_C_STR);
 	an_table_col(t, "bucket", "bucket", AN_C_STR);
 	an_table_col(t, "epoch", "epoch", AN_C_INT);
-	an_table_col(t, "attempts", "attempts", AN_C_INT);
-	an_table_col(t, "delivered", "delivered", AN_C_INT);
-	an_table_col(t, "deferred", "deferred", AN_C_INT);
-	an_table_col(t, "bounced", "bounced", AN_C_INT);
-	an_table_col(t, "delivery_rate", "deliv%", AN_C_PCT);
-	an_table_col(t, "deferral_rate", "defer%", AN_C_PCT);
-	an_table_col(t, "bounce_rate", "bounce%", AN_C_PCT);
+	series_cols(t);
 	for (int k = 0; k < ni; k++) {
 		if (k == AN_SERIES_ISPS)
 			t->text_rows = t->nrows;
 		for (size_t i = 0; i < a->buckets.n; i++) {
 			const struct an_bucket *b = an_htab_val(&a->buckets,
 			    ix[i]);
-			const struct an_counts *c = &b->isp[isps[k]];
-			uint64_t at = an_attempts(c);
 			int64_t ts;
 
 			memcpy(&ts, a->buckets.ents[ix[i]].key, sizeof(ts));
@@ -131,15 +139,7 @@ an_tab_isp_series(struct an_table *t, const struct an_agg *a)
 			an_table_set_str(t, 0, a->ctx->isps->names[isps[k]]);
 			an_table_set_str(t, 1, buf);
 			an_table_set_num(t, 2, (double)ts);
-			an_table_set_num(t, 3, (double)at);
-			an_table_set_num(t, 4, (double)c->n[ACCT_R_D]);
-			an_table_set_num(t, 5, (double)c->n[ACCT_R_T]);
-			an_table_set_num(t, 6, (double)c->n[ACCT_R_B]);
-			if (at == 0)
-				continue;
-			an_table_set_num(t, 7, an_rate(c->n[ACCT_R_D], at));
-			an_table_set_num(t, 8, an_rate(c->n[ACCT_R_T], at));
-			an_table_set_num(t, 9, an_rate(c->n[ACCT_R_B], at));
+			series_set(t, 3, &b->isp[isps[k]]);
 		}
 	}
 	if (t->text_rows)
