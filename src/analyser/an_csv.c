@@ -27,6 +27,27 @@ an_csv_quote(const char *q, const char *start, const char **lastq, int in)
 	return q == start || q[-1] == ',' || q - 1 == *lastq;
 }
 
+/* The byte-at-a-time scan from p, continuing the state (in, lastq) of
+ * a scan that began at start: the record's LF, or NULL with *inq set. */
+static inline const char *
+an_csv_record_end_bytes(const char *p, const char *end, const char *start,
+    const char *lastq, int in, int *inq, int *nl_in)
+{
+	for (; p < end; p++) {
+		if (*p == '"')
+			in = an_csv_quote(p, start, &lastq, in);
+		else if (*p == '\n') {
+			if (!in) {
+				*inq = 0;
+				return p;
+			}
+			(*nl_in)++;
+		}
+	}
+	*inq = in;
+	return NULL;
+}
+
 #if defined(__SSE2__)
 /*
  * One pass over 16-byte blocks: masks of LF and '"' bytes, handled in
@@ -65,41 +86,14 @@ an_csv_record_end(const char *p, const char *end, int *inq, int *nl_in)
 		}
 		p += 16;
 	}
-	for (; p < end; p++) {
-		if (*p == '"')
-			in = an_csv_quote(p, start, &lastq, in);
-		else if (*p == '\n') {
-			if (!in) {
-				*inq = 0;
-				return p;
-			}
-			(*nl_in)++;
-		}
-	}
-	*inq = in;
-	return NULL;
+	return an_csv_record_end_bytes(p, end, start, lastq, in, inq, nl_in);
 }
 #else
 const char *
 an_csv_record_end(const char *p, const char *end, int *inq, int *nl_in)
 {
-	const char *start = p, *lastq = NULL;
-	int in = 0;
-
 	*nl_in = 0;
-	for (; p < end; p++) {
-		if (*p == '"')
-			in = an_csv_quote(p, start, &lastq, in);
-		else if (*p == '\n') {
-			if (!in) {
-				*inq = 0;
-				return p;
-			}
-			(*nl_in)++;
-		}
-	}
-	*inq = in;
-	return NULL;
+	return an_csv_record_end_bytes(p, end, p, NULL, 0, inq, nl_in);
 }
 #endif
 
