@@ -159,3 +159,33 @@ class RelayEnv:
             recs = [r for r in self.acct_records() if pred(r)]
             return recs or None
         return wait_for(find, timeout, what=what)
+
+
+def inject_ids(port, ids, acked, lock, tag, pause=0.0):
+    """Send one message per id (To r<id>@ok.test, X-Test-Id: <id>) in order
+    on one SMTP session, `pause` seconds apart; stop at the first refusal
+    or disconnect (the daemon stopped or killed under it). Only a 250 to
+    DATA adds the id to `acked` (under `lock`)."""
+    try:
+        s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        s.ehlo(f"{tag}.test")
+    except (smtplib.SMTPException, OSError):
+        return
+    try:
+        for i in ids:
+            msg = (f"From: a@sender.test\r\nTo: r{i}@ok.test\r\n"
+                   f"Subject: {tag} {i}\r\nX-Test-Id: {i}\r\n\r\n"
+                   f"body {i}\r\n").encode()
+            try:
+                s.sendmail("a@sender.test", [f"r{i}@ok.test"], msg)
+            except (smtplib.SMTPException, OSError):
+                return
+            with lock:
+                acked.add(i)
+            if pause:
+                time.sleep(pause)
+    finally:
+        try:
+            s.quit()
+        except (smtplib.SMTPException, OSError):
+            pass

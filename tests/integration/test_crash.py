@@ -18,14 +18,13 @@ and duplicate counts are written to the terminal even under `pytest -q`.
 """
 import collections
 import re
-import smtplib
 import threading
 import time
 
 import pytest
 
 from conftest import wait_for
-from relayenv import RelayEnv
+from relayenv import RelayEnv, inject_ids
 
 N = 10000
 THREADS = 8
@@ -54,27 +53,7 @@ def report(request):
 def inject(env, ids, acked, lock):
     """Send ids in order on one session; stop at the first failure (the
     daemon is killed under it). Only a 250 to DATA records an id."""
-    try:
-        s = smtplib.SMTP("127.0.0.1", env.smtp_port, timeout=30)
-        s.ehlo("crash.test")
-    except (smtplib.SMTPException, OSError):
-        return
-    try:
-        for i in ids:
-            msg = (f"From: a@sender.test\r\nTo: r{i}@ok.test\r\n"
-                   f"Subject: crash {i}\r\nX-Test-Id: {i}\r\n\r\n"
-                   f"body {i}\r\n").encode()
-            try:
-                s.sendmail("a@sender.test", [f"r{i}@ok.test"], msg)
-            except (smtplib.SMTPException, OSError):
-                return
-            with lock:
-                acked.add(i)
-    finally:
-        try:
-            s.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
+    inject_ids(env.smtp_port, ids, acked, lock, "crash")
 
 
 def delivered_ids(env):

@@ -11,12 +11,11 @@ acknowledged message must arrive at least once.
 """
 import re
 import signal
-import smtplib
 import threading
 import time
 
 from conftest import wait_for
-from relayenv import RelayEnv
+from relayenv import RelayEnv, inject_ids
 
 N = 400
 THREADS = 4
@@ -28,28 +27,7 @@ SCRIPT = {"rcpt": [{"re": r"^r\d*[37]@", "first": 1,
 def inject(env, ids, acked, lock):
     """Send ids on one session, paced; stop at the first refusal or
     disconnect (the daemon shutting down). Only a 250 records an id."""
-    try:
-        s = smtplib.SMTP("127.0.0.1", env.smtp_port, timeout=30)
-        s.ehlo("term.test")
-    except (smtplib.SMTPException, OSError):
-        return
-    try:
-        for i in ids:
-            msg = (f"From: a@sender.test\r\nTo: r{i}@ok.test\r\n"
-                   f"Subject: term {i}\r\nX-Test-Id: {i}\r\n\r\n"
-                   f"body {i}\r\n").encode()
-            try:
-                s.sendmail("a@sender.test", [f"r{i}@ok.test"], msg)
-            except (smtplib.SMTPException, OSError):
-                return
-            with lock:
-                acked.add(i)
-            time.sleep(0.01)
-    finally:
-        try:
-            s.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
+    inject_ids(env.smtp_port, ids, acked, lock, "term", pause=0.01)
 
 
 def seen(env):
